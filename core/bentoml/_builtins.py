@@ -1,0 +1,8 @@
+"""What the kernel registers itself, through the same hooks as any plugin."""
+from bentoml.adapters import JsonOutput
+from bentoml.hookspecs import hookimpl
+
+
+@hookimpl
+def register_output_adapters(register):
+    register(JsonOutput)

@@ -1,0 +1,120 @@
+"""An API of a service: its adapters, its function, and how one batch is handled."""
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+
+import attrs
+
+from bentoml.adapters import (InferenceResult, InferenceTask, InputAdapter, JsonOutput,
+                              OutputAdapter)
+from bentoml.exceptions import BadInput, InvalidArgument
+
+if TYPE_CHECKING:
+    from bentoml.service import BentoService
+
+logger = logging.getLogger(__name__)
+
+#: Paths the API server answers itself; an API cannot take these names.
+RESERVED_API_NAMES = frozenset({
+    "healthz", "livez", "readyz", "metrics", "docs", "docs.json", "feedback",
+    "static", "static_content", "swagger", "openapi", "index", "api",
+})
+_API_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@attrs.frozen
+class APISpec:
+    """What ``@bentoml.api`` records on a method (the class-level declaration)."""
+
+    name: str
+    input_adapter: InputAdapter
+    output_adapter: OutputAdapter
+    mb_max_batch_size: Optional[int]
+    mb_max_latency: Optional[float]
+    doc: str
+
+
+def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[str],
+                  mb_max_batch_size: Optional[int], mb_max_latency: Optional[float]) -> APISpec:
+    name = api_name or func.__name__
+    if not _API_NAME.match(name):
+        raise InvalidArgument(f"API name {name!r} must be a Python identifier")
+    if name.lower() in RESERVED_API_NAMES:
+        raise InvalidArgument(
+            f"API name {name!r} is reserved by the API server "
+            f"({', '.join(sorted(RESERVED_API_NAMES))}); rename the method or pass api_name=")
+    if isinstance(input, type):
+        raise InvalidArgument(f"@api(input=...) takes an adapter instance: input={input.__name__}()")
+    if not isinstance(input, InputAdapter):
+        raise InvalidArgument(f"@api(input=...) must be an InputAdapter instance, got {input!r}")
+    output = JsonOutput() if output is None else output
+    if not isinstance(output, OutputAdapter):
+        raise InvalidArgument(f"@api(output=...) must be an OutputAdapter instance, got {output!r}")
+    for key, value in (("mb_max_batch_size", mb_max_batch_size), ("mb_max_latency", mb_max_latency)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            raise InvalidArgument(f"@api({key}=...) must be a positive number, got {value!r}")
+    doc = (func.__doc__ or "").strip() or "BentoService API"
+    return APISpec(name, input, output, mb_max_batch_size, mb_max_latency, doc)
+
+
+class InferenceAPI:
+    """An API bound to a service instance: parses, batches, calls and answers."""
+
+    def __init__(self, service: "BentoService", spec: APISpec, func: Callable):
+        self.service = service
+        self.spec = spec
+        self._func = func
+
+    name = property(lambda self: self.spec.name)
+    input_adapter = property(lambda self: self.spec.input_adapter)
+    output_adapter = property(lambda self: self.spec.output_adapter)
+    doc = property(lambda self: self.spec.doc)
+
+    def __call__(self, batch: Any) -> Any:
+        return self._func(self.service, batch)
+
+    def handle_batch(self, tasks: Sequence[InferenceTask]) -> List[InferenceResult]:
+        """Answer each task; one bad task or a failing batch never spoils the others."""
+        results: List[Optional[InferenceResult]] = [None] * len(tasks)
+        good = []
+        for i, task in enumerate(tasks):
+            if task.error is not None:
+                results[i] = InferenceResult.from_error(task.error)
+            else:
+                good.append(i)
+        if good:
+            self._run([tasks[i] for i in good], good, results)
+        return results  # type: ignore[return-value]
+
+    def _run(self, tasks: List[InferenceTask], positions: List[int], results: list) -> None:
+        try:
+            shares = self.input_adapter.split(self(self.input_adapter.batch(tasks)), tasks)
+            answers = [self.output_adapter.to_result(s, t) for s, t in zip(shares, tasks)]
+        except Exception as exc:
+            if len(tasks) > 1:  # find the culprit: each task alone
+                for task, pos in zip(tasks, positions):
+                    self._run([task], [pos], results)
+                return
+            answers = [self._error_result(exc)]
+        for pos, answer in zip(positions, answers):
+            results[pos] = answer
+
+    def _error_result(self, exc: Exception) -> InferenceResult:
+        from bentoml.adapters import InferenceError
+
+        if isinstance(exc, BadInput):
+            return InferenceResult.from_error(InferenceError(exc.status, f"{self.name}: {exc}"))
+        # The traceback goes to the log, never to the client.
+        logger.error("API %r failed", self.name, exc_info=exc)
+        return InferenceResult.from_error(
+            InferenceError(500, f"API {self.name!r} failed: {type(exc).__name__}: {exc}"))
+
+    def describe(self) -> Dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_type": self.input_adapter.input_type,
+            "output_type": self.output_adapter.output_type,
+            "doc": self.doc,
+        }

@@ -1,0 +1,175 @@
+"""Artifacts: how a trained model is packed, saved into a bundle and loaded back.
+
+The base class does the checks and bookkeeping; a plugin fills in ``_pack``,
+``_save`` and ``_load``.  Framework imports belong inside those methods so that
+importing a plugin stays cheap.
+
+Concrete classes come from plugins and are importable from this module by
+name: ``from bentoml.artifact import SklearnModelArtifact`` looks the name up in
+the plugin registry and, when no plugin registers it, raises an ImportError
+naming the distribution to install.
+"""
+from __future__ import annotations
+
+import abc
+import copy
+import os
+import re
+from typing import Any, ClassVar, Dict, Iterator, List, Sequence, Tuple
+
+from bentoml.exceptions import ArtifactNotPacked, InvalidArgument, NotFound
+from bentoml.plugins import module_getattr
+
+_ARTIFACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class BentoServiceArtifact(abc.ABC):
+    """Base class of every artifact.
+
+    Subclasses set:
+
+    - ``requirement_imports``: top-level import names whose installed
+      distributions a bundle must pin (``("sklearn",)`` pins ``scikit-learn``);
+    - ``fork_safe``: may be loaded before the server forks workers;
+    - ``thread_safe``: may be called from several threads at once;
+
+    and implement ``_pack`` (validate and keep the model), ``_save`` (write it
+    under a directory of its own) and ``_load`` (read it back, returning the model).
+
+    Example::
+
+        class TextArtifact(BentoServiceArtifact):
+            def _pack(self, obj):
+                if not isinstance(obj, str):
+                    raise InvalidArgument("TextArtifact packs a str")
+                return obj
+            def _save(self, obj, path):
+                with open(os.path.join(path, "text.txt"), "w") as f:
+                    f.write(obj)
+            def _load(self, path):
+                with open(os.path.join(path, "text.txt")) as f:
+                    return f.read()
+    """
+
+    requirement_imports: ClassVar[Tuple[str, ...]] = ()
+    fork_safe: ClassVar[bool] = True
+    thread_safe: ClassVar[bool] = False
+
+    def __init__(self, name: str):
+        if not isinstance(name, str) or not _ARTIFACT_NAME.match(name):
+            raise InvalidArgument(
+                f"artifact name {name!r} must be a Python identifier (letters, digits, _)")
+        self._name = name
+        self._obj: Any = None
+        self._packed = False
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def artifact_type(self) -> str:
+        return type(self).__name__
+
+    @property
+    def is_packed(self) -> bool:
+        return self._packed
+
+    def pack(self, obj: Any) -> "BentoServiceArtifact":
+        """Validate ``obj`` and keep it as this artifact's model."""
+        self._obj = self._pack(obj)
+        self._packed = True
+        return self
+
+    def get(self) -> Any:
+        """The packed or loaded model."""
+        if not self._packed:
+            raise ArtifactNotPacked(
+                f"artifact {self._name!r} ({self.artifact_type}) is not packed; "
+                f"call service.pack({self._name!r}, model) first")
+        return self._obj
+
+    def save(self, bundle_artifacts_dir: str) -> None:
+        """Write the model under ``bundle_artifacts_dir/<name>/``."""
+        path = os.path.join(bundle_artifacts_dir, self._name)
+        os.makedirs(path, exist_ok=True)
+        self._save(self.get(), path)
+
+    def load(self, bundle_artifacts_dir: str) -> "BentoServiceArtifact":
+        """Read the model back from ``bundle_artifacts_dir/<name>/``."""
+        path = os.path.join(bundle_artifacts_dir, self._name)
+        if not os.path.isdir(path):
+            raise NotFound(f"artifact {self._name!r} has no saved files at {path}")
+        self._obj = self._load(path)
+        self._packed = True
+        return self
+
+    def fresh_copy(self) -> "BentoServiceArtifact":
+        """An unpacked copy carrying this declaration's configuration."""
+        clone = copy.copy(self)
+        clone._obj, clone._packed = None, False
+        return clone
+
+    # -- for subclasses ----------------------------------------------------
+    def _pack(self, obj: Any) -> Any:
+        """Check ``obj`` (raise InvalidArgument naming the expected type) and return what to keep."""
+        return obj
+
+    @abc.abstractmethod
+    def _save(self, obj: Any, path: str) -> None:
+        """Write ``obj`` into the existing directory ``path``."""
+
+    @abc.abstractmethod
+    def _load(self, path: str) -> Any:
+        """Read the model back from ``path`` and return it."""
+
+    def __repr__(self) -> str:
+        return f"{self.artifact_type}({self._name!r})"
+
+
+#: Short alias used by plugins.
+Artifact = BentoServiceArtifact
+
+
+class ArtifactCollection:
+    """``service.artifacts``: attribute access returns the packed model itself.
+
+    ``self.artifacts.model.predict(df)`` calls the model's own method; the
+    artifact wrappers are reachable with ``self.artifacts["model"]``.
+    """
+
+    def __init__(self, artifacts: Sequence[BentoServiceArtifact]):
+        self._artifacts: Dict[str, BentoServiceArtifact] = {a.name: a for a in artifacts}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._artifacts[name].get()
+        except KeyError:
+            raise AttributeError(
+                f"no artifact named {name!r}; declared: {', '.join(self._artifacts) or 'none'}"
+            ) from None
+
+    def __getitem__(self, name: str) -> BentoServiceArtifact:
+        try:
+            return self._artifacts[name]
+        except KeyError:
+            raise NotFound(
+                f"no artifact named {name!r}; declared: {', '.join(self._artifacts) or 'none'}"
+            ) from None
+
+    def __iter__(self) -> Iterator[BentoServiceArtifact]:
+        return iter(self._artifacts.values())
+
+    def __len__(self) -> int:
+        return len(self._artifacts)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._artifacts
+
+    def names(self) -> List[str]:
+        return list(self._artifacts)
+
+
+__getattr__ = module_getattr("artifacts", __name__)

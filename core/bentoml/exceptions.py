@@ -1,0 +1,56 @@
+"""Typed errors: each carries a message a user can act on.
+
+The CLI prints ``str(error)`` to stderr and exits non-zero; the API server
+(next issue) maps :class:`BadInput` to HTTP 400.
+"""
+from __future__ import annotations
+
+
+class BentoMLException(Exception):
+    """Base class of every error the kernel raises on purpose."""
+
+
+class InvalidArgument(BentoMLException, ValueError):
+    """A caller passed a value the kernel cannot use (wrong name, type or option)."""
+
+
+class BadInput(InvalidArgument):
+    """Request or CLI input that an adapter cannot parse; answered with HTTP 400."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+class NotFound(BentoMLException, LookupError):
+    """A named bundle, version or API does not exist."""
+
+
+class ArtifactNotPacked(BentoMLException):
+    """An artifact was used or saved before ``pack`` gave it a model."""
+
+
+class BundleError(BentoMLException):
+    """A directory is not a bundle, or its ``bentoml.yml`` is corrupt or incompatible."""
+
+
+class DependencyConflict(BentoMLException):
+    """Two sources of requirements ask for the same distribution differently."""
+
+
+class RepositoryError(BentoMLException):
+    """The repository (``$BENTOML_HOME``) cannot be used as it is."""
+
+
+class PluginConflict(BentoMLException):
+    """Two plugin distributions registered the same name for the same hook."""
+
+
+class MissingPlugin(BentoMLException, ImportError):
+    """A name is provided by a plugin distribution that is not installed."""
+
+    def __init__(self, message: str, distribution: str | None = None):
+        super().__init__(message)
+        self.distribution = distribution

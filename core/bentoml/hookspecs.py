@@ -1,0 +1,107 @@
+"""Hook specifications: the only extension points of the kernel.
+
+Every integration (an ML framework, an input format, a storage system, a
+deployment target) is a plugin distribution that declares one entry point in
+the group ``bentoml`` pointing at a module or object carrying ``@hookimpl``
+functions.  Each hook is *registration style*: it receives a ``register``
+callback and calls it once per class it provides.  The kernel owns the
+registries, so a name claimed by two distributions is reported when that name is
+looked up, naming both, and breaks nothing else.
+
+A complete artifact plugin::
+
+    # bentoml_example/__init__.py
+    from bentoml.hookspecs import hookimpl
+    from bentoml.artifact import BentoServiceArtifact
+
+    class ExampleArtifact(BentoServiceArtifact):
+        ...
+
+    @hookimpl
+    def register_artifacts(register):
+        register(ExampleArtifact)
+
+    # pyproject.toml
+    [project.entry-points.bentoml]
+    example = "bentoml_example"
+"""
+from __future__ import annotations
+
+from typing import Optional, Protocol
+
+import pluggy
+
+#: The pluggy project name and the entry point group, one name for both.
+NAME = "bentoml"
+
+hookspec = pluggy.HookspecMarker(NAME)
+hookimpl = pluggy.HookimplMarker(NAME)
+
+
+class Register(Protocol):
+    """The callback each registration hook receives.
+
+    :param obj: the class (or factory) to register.
+    :param name: the public name; defaults to ``obj.__name__``. For storage
+        backends it is a URL scheme (``"file"``, ``"s3"``).
+    """
+
+    def __call__(self, obj: object, name: Optional[str] = None) -> None: ...
+
+
+@hookspec
+def register_artifacts(register: Register) -> None:
+    """Register :class:`bentoml.artifact.BentoServiceArtifact` subclasses.
+
+    Registered names become importable from ``bentoml.artifact``, so
+    ``from bentoml.artifact import SklearnModelArtifact`` works.
+
+    :param register: call ``register(ArtifactClass)`` once per class.
+    """
+
+
+@hookspec
+def register_input_adapters(register: Register) -> None:
+    """Register :class:`bentoml.adapters.InputAdapter` subclasses.
+
+    Registered names become importable from ``bentoml.adapters``.
+
+    :param register: call ``register(AdapterClass)`` once per class.
+    """
+
+
+@hookspec
+def register_output_adapters(register: Register) -> None:
+    """Register :class:`bentoml.adapters.OutputAdapter` subclasses.
+
+    :param register: call ``register(AdapterClass)`` once per class.
+    """
+
+
+@hookspec
+def register_storage_backends(register: Register) -> None:
+    """Register :class:`bentoml.repository.storage.StorageBackend` classes by URL scheme.
+
+    The repository picks the backend whose scheme matches its base URL
+    (``/home/me/bentoml/repository`` is scheme ``file``; ``s3://bucket/x`` is ``s3``).
+
+    :param register: call ``register(BackendClass, "scheme")`` once per scheme.
+    """
+
+
+@hookspec
+def register_deployers(register: Register) -> None:
+    """Register deployers (Docker, Kubernetes, Spark) by target name.
+
+    :param register: call ``register(DeployerClass, "target")`` once per target.
+    """
+
+
+#: Registry kind for each hook, in the order ``bentoml plugins`` shows them.
+REGISTRATION_HOOKS = {
+    "artifacts": "register_artifacts",
+    "input_adapters": "register_input_adapters",
+    "output_adapters": "register_output_adapters",
+    "storage_backends": "register_storage_backends",
+    "deployers": "register_deployers",
+}

@@ -1,0 +1,72 @@
+"""Storage backends: where bundle files live (local disk, S3, ...).
+
+The kernel knows no storage system: a plugin registers a backend class per URL
+scheme through ``register_storage_backends``.  The repository asks the backend
+to store a finished bundle directory under ``<base_url>/<name>/<version>`` and
+records the returned URI in its metadata store only after ``put_dir`` returned,
+so nothing half-written is ever listed.
+"""
+from __future__ import annotations
+
+import abc
+import os
+from typing import ClassVar, Optional
+from urllib.parse import urlparse
+
+from bentoml.plugins import get_registry
+
+
+def url_scheme(url: str) -> str:
+    """``file`` for plain paths and ``file://`` URLs, else the URL's scheme."""
+    parsed = urlparse(url)
+    if not parsed.scheme or len(parsed.scheme) == 1:  # "C:\\x" on Windows is a path
+        return "file"
+    return parsed.scheme.lower()
+
+
+class StorageBackend(abc.ABC):
+    """Stores whole bundle directories under a base URL.
+
+    Implementations must make ``put_dir`` all-or-nothing at the final location
+    as far as the storage allows (write elsewhere, then move), and must never
+    write outside ``base_url``; ``name`` and ``version`` arrive validated.
+    """
+
+    #: Shown as ``uri.type`` by ``bentoml get`` (``LOCAL``, ``S3``).
+    uri_type: ClassVar[str] = "LOCAL"
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    @abc.abstractmethod
+    def put_dir(self, local_dir: str, name: str, version: str) -> str:
+        """Copy the bundle in ``local_dir`` to its place; return its URI."""
+
+    @abc.abstractmethod
+    def get_dir(self, uri: str, target_dir: str) -> None:
+        """Copy the bundle at ``uri`` into the (new or empty) local ``target_dir``."""
+
+    @abc.abstractmethod
+    def delete(self, uri: str) -> None:
+        """Remove the bundle at ``uri``; a missing one is not an error."""
+
+    @abc.abstractmethod
+    def exists(self, uri: str) -> bool:
+        """Whether a bundle is stored at ``uri``."""
+
+    def local_path(self, uri: str) -> Optional[str]:
+        """A local directory holding the bundle, when it can be read in place."""
+        return None
+
+    def check_writable(self) -> None:
+        """Raise :class:`bentoml.exceptions.RepositoryError` if saving cannot work."""
+
+
+def get_storage(base_url: str) -> StorageBackend:
+    """The backend registered for ``base_url``'s scheme, bound to that URL."""
+    if url_scheme(base_url) == "file" and base_url.startswith("file://"):
+        base_url = urlparse(base_url).path
+    backend_cls = get_registry().get("storage_backends", url_scheme(base_url))
+    if url_scheme(base_url) == "file":
+        base_url = os.path.abspath(os.path.expanduser(base_url))
+    return backend_cls(base_url)  # type: ignore[operator]

@@ -1,0 +1,224 @@
+"""BentoService and its decorators: ``@env``, ``@artifacts``, ``@api``."""
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import attrs
+
+from bentoml.api import APISpec, InferenceAPI, make_api_spec
+from bentoml.artifact import ArtifactCollection, BentoServiceArtifact
+from bentoml.exceptions import InvalidArgument, NotFound
+
+
+@attrs.define
+class ServiceEnv:
+    """What ``@bentoml.env`` declares; paths are already resolved against the module's file."""
+
+    auto_pip_dependencies: bool = False
+    pip_dependencies: List[str] = attrs.field(factory=list)
+    requirements_txt_file: Optional[str] = None
+    conda_channels: List[str] = attrs.field(factory=list)
+    conda_dependencies: List[str] = attrs.field(factory=list)
+    setup_sh: Optional[str] = None  # the script's text
+    docker_base_image: Optional[str] = None
+
+
+def _module_dir(cls: type) -> str:
+    try:
+        return os.path.dirname(os.path.abspath(inspect.getfile(cls)))
+    except (TypeError, OSError):  # defined interactively
+        return os.getcwd()
+
+
+def _str_list(name: str, value: Any) -> List[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise InvalidArgument(f"@env({name}=...) takes a list of strings, got {value!r}")
+    return list(value)
+
+
+def _read_setup_sh(base_dir: str, value: str) -> str:
+    """``setup_sh`` is a path (relative to the module) or an inline script."""
+    path = os.path.join(base_dir, os.path.expanduser(value))
+    if "\n" not in value and os.path.isfile(path):
+        with open(path) as f:
+            return f.read()
+    if "\n" not in value and (value.endswith(".sh") or (os.sep in value and " " not in value)):
+        raise InvalidArgument(f"@env(setup_sh=...): script file {path} does not exist")
+    return value if value.endswith("\n") else value + "\n"
+
+
+def env(auto_pip_dependencies: bool = False, pip_dependencies: Optional[Sequence[str]] = None,
+        requirements_txt_file: Optional[str] = None, conda_channels: Optional[Sequence[str]] = None,
+        conda_dependencies: Optional[Sequence[str]] = None, setup_sh: Optional[str] = None,
+        docker_base_image: Optional[str] = None, pip_packages: Optional[Sequence[str]] = None,
+        ) -> Callable[[type], type]:
+    """Declare the environment a service needs; see the spec's "Defining Service Environment".
+
+    Relative paths (``requirements_txt_file``, ``setup_sh``) are relative to the
+    file that defines the service class.  ``pip_packages`` is an alias of
+    ``pip_dependencies``.
+    """
+
+    def decorator(cls: type) -> type:
+        base = _module_dir(cls)
+        req_file = None
+        if requirements_txt_file:
+            req_file = os.path.join(base, os.path.expanduser(requirements_txt_file))
+            if not os.path.isfile(req_file):
+                raise InvalidArgument(f"@env(requirements_txt_file=...): {req_file} does not exist")
+        cls._bento_env = ServiceEnv(
+            auto_pip_dependencies=bool(auto_pip_dependencies),
+            pip_dependencies=_str_list("pip_dependencies", pip_dependencies) + _str_list("pip_packages", pip_packages),
+            requirements_txt_file=req_file,
+            conda_channels=_str_list("conda_channels", conda_channels),
+            conda_dependencies=_str_list("conda_dependencies", conda_dependencies),
+            setup_sh=_read_setup_sh(base, setup_sh) if setup_sh else None,
+            docker_base_image=docker_base_image,
+        )
+        return cls
+
+    return decorator
+
+
+def artifacts(artifact_list: Sequence[BentoServiceArtifact]) -> Callable[[type], type]:
+    """Declare the models a service packs: ``@artifacts([SklearnModelArtifact('model')])``."""
+    items = list(artifact_list)
+    for item in items:
+        if not isinstance(item, BentoServiceArtifact):
+            raise InvalidArgument(f"@artifacts takes artifact instances, got {item!r}")
+    names = [a.name for a in items]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InvalidArgument(f"@artifacts declares {', '.join(dupes)} more than once")
+
+    def decorator(cls: type) -> type:
+        cls._bento_artifacts = items
+        return cls
+
+    return decorator
+
+
+def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[str] = None,
+        mb_max_batch_size: Optional[int] = None, mb_max_latency: Optional[float] = None,
+        **legacy: Any) -> Callable[[Callable], Callable]:
+    """Declare a method as an API: ``@bentoml.api(input=DataframeInput())``.
+
+    The method keeps working as a plain method (``svc.predict(data)``); the
+    server and the CLI call it with a batch built by the input adapter.
+    ``mb_max_batch_size`` and ``mb_max_latency`` (ms) bound micro-batching.
+    """
+    if legacy:
+        raise InvalidArgument(f"@api() got unexpected options: {', '.join(sorted(legacy))}")
+    if args:
+        if len(args) > 1 or input is not None:
+            raise InvalidArgument("@api() takes the input adapter once: @api(input=DataframeInput())")
+        input = args[0]
+    if input is None:
+        raise InvalidArgument("@api() needs an input adapter: @api(input=DataframeInput())")
+
+    def decorator(func: Callable) -> Callable:
+        func._bento_api_spec = make_api_spec(func, input, output, api_name,
+                                             mb_max_batch_size, mb_max_latency)
+        return func
+
+    return decorator
+
+
+class BentoService:
+    """Base class of prediction services.
+
+    Subclass it, declare artifacts, environment and APIs with the decorators,
+    ``pack`` trained models, then ``save()`` a versioned bundle::
+
+        @bentoml.env(auto_pip_dependencies=True)
+        @bentoml.artifacts([SklearnModelArtifact('model')])
+        class IrisClassifier(bentoml.BentoService):
+            @bentoml.api(input=DataframeInput())
+            def predict(self, df):
+                return self.artifacts.model.predict(df)
+    """
+
+    _bento_env: ServiceEnv = ServiceEnv()
+    _bento_artifacts: List[BentoServiceArtifact] = []
+    _bento_api_specs: Dict[str, APISpec] = {}
+    _bento_api_funcs: Dict[str, Callable] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        specs = dict(cls._bento_api_specs)
+        funcs = dict(cls._bento_api_funcs)
+        for attr, value in vars(cls).items():
+            spec = getattr(value, "_bento_api_spec", None)
+            if spec is not None:
+                specs[spec.name] = spec
+                funcs[spec.name] = value
+        cls._bento_api_specs, cls._bento_api_funcs = specs, funcs
+
+    def __init__(self) -> None:
+        self._artifacts = ArtifactCollection([a.fresh_copy() for a in type(self)._bento_artifacts])
+        self._version: Optional[str] = None
+        self._bundle_path: Optional[str] = None
+        self._apis = {name: InferenceAPI(self, spec, type(self)._bento_api_funcs[name])
+                      for name, spec in type(self)._bento_api_specs.items()}
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def version(self) -> Optional[str]:
+        """The version of the bundle this instance was saved to or loaded from."""
+        return self._version
+
+    @property
+    def artifacts(self) -> ArtifactCollection:
+        return self._artifacts
+
+    @property
+    def inference_apis(self) -> List[InferenceAPI]:
+        return list(self._apis.values())
+
+    def get_inference_api(self, name: str) -> InferenceAPI:
+        try:
+            return self._apis[name]
+        except KeyError:
+            raise NotFound(
+                f"{self.name} has no API named {name!r}; APIs: {', '.join(self._apis) or 'none'}"
+            ) from None
+
+    def pack(self, name: str, obj: Any) -> "BentoService":
+        """Give the artifact ``name`` its trained model; returns the service."""
+        if name not in self._artifacts:
+            declared = ", ".join(self._artifacts.names()) or "none (use @bentoml.artifacts)"
+            raise InvalidArgument(f"{self.name} declares no artifact named {name!r}; declared: {declared}")
+        self._artifacts[name].pack(obj)
+        return self
+
+    def save(self, version: Optional[str] = None) -> str:
+        """Save a bundle into the repository (``$BENTOML_HOME``) and return its path or URI."""
+        from bentoml.repository import get_repository
+
+        return get_repository().save_service(self, version=version)
+
+    def save_to_dir(self, path: str, version: Optional[str] = None) -> str:
+        """Write this service as a bundle into ``path`` (created; must be empty)."""
+        from bentoml.bundle.save import save_to_dir
+
+        return save_to_dir(self, path, version=version)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}:{self._version or 'unsaved'}>"
+
+
+def service_module_check(cls: type) -> None:
+    """The spec's rule: a service class cannot live in ``__main__``."""
+    if cls.__module__ == "__main__" or cls.__module__ not in sys.modules:
+        raise InvalidArgument(
+            f"BentoService class {cls.__name__} is defined in the __main__ module; it can not be "
+            "saved from there. Put the class in its own Python file (in Jupyter: %%writefile "
+            "my_service.py) and import it, then pack and save.")

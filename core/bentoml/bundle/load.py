@@ -1,5 +1,117 @@
-def load(bento):
-    raise NotImplementedError
+"""Load a bundle back into a service instance.
 
-def load_from_dir(path):
-    raise NotImplementedError
+Loading imports the bundle's own copy of the service module and unpickles its
+artifacts: bundles are trusted input, like any Python package you install.
+
+The bundle's local modules are imported from its ``src/`` directory and then
+taken out of ``sys.modules`` again, so two versions of one service (whose
+modules share names) can be loaded in one process side by side.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, Dict, Iterator, List
+
+import importlib_metadata
+
+from bentoml.bundle.config import BUNDLE_CONFIG_FILE, BundleConfig
+from bentoml.bundle.save import ARTIFACTS_DIR, SOURCE_DIR
+from bentoml.exceptions import BundleError, MissingPlugin
+
+if TYPE_CHECKING:
+    from bentoml.service import BentoService
+
+_import_lock = threading.Lock()
+
+
+def _check_providers(config: BundleConfig, where: str) -> None:
+    """Every artifact and adapter's plugin distribution must be installed: name the missing ones."""
+    needed: Dict[str, List[str]] = {}
+    for a in config.artifacts:
+        needed.setdefault(a.provider.distribution, []).append(f"artifact {a.name} ({a.artifact_type})")
+    for api in config.apis:
+        needed.setdefault(api.input_provider.distribution, []).append(f"API {api.name} ({api.input_type})")
+        needed.setdefault(api.output_provider.distribution, []).append(f"API {api.name} ({api.output_type})")
+    for dist, users in needed.items():
+        if dist in ("local", "unknown"):
+            continue
+        try:
+            importlib_metadata.distribution(dist)
+        except importlib_metadata.PackageNotFoundError:
+            raise MissingPlugin(
+                f"bundle {where} needs the plugin distribution {dist!r} for {', '.join(users)}; "
+                f"install {dist} (the bundle carries it: pip install {where}/wheels/*.whl)", dist) from None
+
+
+@contextlib.contextmanager
+def _bundle_modules(src_dir: str, local_modules: List[str]) -> Iterator[None]:
+    """Import the bundle's local modules from ``src_dir``, then hide them again."""
+    with _import_lock:
+        stashed = {name: sys.modules.pop(name) for name in local_modules if name in sys.modules}
+        sys.path.insert(0, src_dir)
+        importlib.invalidate_caches()
+        try:
+            yield
+        finally:
+            sys.path.remove(src_dir)
+            for name in local_modules:
+                sys.modules.pop(name, None)
+            sys.modules.update(stashed)
+
+
+def bundle_data_dir(path: str, config: BundleConfig) -> str:
+    """The directory holding ``src/`` and ``artifacts/``: ``<bundle>/<Name>`` or an installed package."""
+    package = os.path.join(path, config.name)
+    return package if os.path.isdir(os.path.join(package, ARTIFACTS_DIR)) else path
+
+
+def load_from_dir(path: str) -> "BentoService":
+    """Load the bundle at ``path`` (a bundle directory or its installed package)."""
+    from bentoml.service import BentoService
+
+    path = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(path):
+        raise BundleError(f"{path} is not a bundle directory")
+    config = BundleConfig.load(path)
+    _check_providers(config, path)
+    data_dir = bundle_data_dir(path, config)
+    src_dir = os.path.join(data_dir, SOURCE_DIR)
+    with _bundle_modules(src_dir, config.service.local_modules):
+        try:
+            module = importlib.import_module(config.service.module)
+        except ImportError as exc:
+            if isinstance(exc, MissingPlugin):
+                raise
+            raise BundleError(
+                f"cannot import {config.service.module} from bundle {path}: {exc}") from exc
+        cls = getattr(module, config.service.class_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, BentoService)):
+            raise BundleError(f"bundle {path}: {config.service.module} has no BentoService "
+                              f"class {config.service.class_name}")
+        service = cls()
+        declared = sorted(service.artifacts.names())
+        recorded = sorted(a.name for a in config.artifacts)
+        if declared != recorded:
+            raise BundleError(f"bundle {path} is inconsistent: the class declares artifacts "
+                              f"{declared}, bentoml.yml records {recorded}")
+        # Unpickling may need the bundle's modules, so it happens while they are importable.
+        for artifact in service.artifacts:
+            artifact.load(os.path.join(data_dir, ARTIFACTS_DIR))
+    service._version, service._bundle_path = config.version, path
+    return service
+
+
+def load(bento: str) -> "BentoService":
+    """Load a bundle by path, ``NAME:VERSION``, ``NAME:latest`` or bare ``NAME`` (latest)."""
+    expanded = os.path.expanduser(bento)
+    if os.path.isdir(expanded) or os.sep in bento or bento.startswith("."):
+        if not os.path.isfile(os.path.join(expanded, BUNDLE_CONFIG_FILE)) and not os.path.isdir(expanded):
+            raise BundleError(f"{bento} is not a bundle directory")
+        return load_from_dir(expanded)
+    from bentoml.repository import get_repository
+
+    return load_from_dir(get_repository().local_path(bento))

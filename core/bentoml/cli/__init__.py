@@ -1,4 +1,33 @@
+"""The ``bentoml`` command line: one module per group of commands.
+
+Conventions: results go to stdout, logs and errors to stderr; an error exits
+non-zero with a one-line message naming what is wrong (``--debug`` adds the
+traceback to the log).
+"""
+from __future__ import annotations
+
 import click
 
-def main():
-    pass
+from bentoml.cli.common import BentoMLGroup, common_options
+
+
+@click.group(cls=BentoMLGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@common_options
+@click.version_option(package_name="bentoml", prog_name="bentoml")
+def cli() -> None:
+    """BentoML: package trained models as versioned prediction services and serve them."""
+
+
+def _register_commands() -> None:
+    from bentoml.cli import bundles, plugins_cmd, run
+
+    for module in (bundles, run, plugins_cmd):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    cli(prog_name="bentoml")

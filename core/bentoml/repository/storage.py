@@ -54,6 +54,12 @@ class StorageBackend(abc.ABC):
     def exists(self, uri: str) -> bool:
         """Whether a bundle is stored at ``uri``."""
 
+    def uri_for(self, name: str, version: str) -> str:
+        """Where ``put_dir`` will store ``name:version`` (recorded before the files exist)."""
+        if url_scheme(self.base_url) == "file":
+            return os.path.join(self.base_url, name, version)
+        return f"{self.base_url.rstrip('/')}/{name}/{version}"
+
     def local_path(self, uri: str) -> Optional[str]:
         """A local directory holding the bundle, when it can be read in place."""
         return None

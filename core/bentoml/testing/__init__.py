@@ -1,0 +1,28 @@
+"""The kernel's test harness for plugin authors.
+
+``bentoml.testing.pytest_plugin`` is registered as a ``pytest11`` plugin, so
+its fixtures (``plugin_registry``, ``empty_plugin_registry``, ``bentoml_home``)
+are available in any test once ``bentoml`` is installed.  The contract classes
+give every plugin its round-trip tests by subclassing::
+
+    from bentoml.testing import ArtifactContract
+
+    class TestSklearnArtifact(ArtifactContract):
+        artifact_class = SklearnModelArtifact
+        distribution = "bentoml-sklearn"
+        framework_module = "sklearn"
+        ...
+"""
+import pytest
+
+# Contract classes are imported by test modules, not collected as tests
+# themselves, so pytest would not rewrite their asserts without this.
+pytest.register_assert_rewrite("bentoml.testing.contracts")
+
+from bentoml.testing.contracts import (  # noqa: E402
+    ArtifactContract,
+    InputAdapterContract,
+    StorageBackendContract,
+)
+
+__all__ = ["ArtifactContract", "InputAdapterContract", "StorageBackendContract"]

@@ -1,1 +1,59 @@
-"""placeholder"""
+"""pytest fixtures for the kernel and its plugins (registered through ``pytest11``).
+
+- ``plugin_registry``: a fresh :class:`~bentoml.plugins.PluginRegistry` that
+  loads the installed entry points, swapped in as the process-wide registry;
+- ``empty_plugin_registry``: the same without entry points (only the kernel's
+  built-ins), for registering test plugins by hand;
+- ``bentoml_home``: a temporary ``$BENTOML_HOME`` with no cached repository.
+
+Each restores what it replaced when the test ends.
+"""
+from __future__ import annotations
+
+import pathlib
+from typing import Iterator
+
+import pytest
+
+from bentoml.plugins import PluginRegistry, set_registry
+
+
+def _swap_registry(registry: PluginRegistry) -> Iterator[PluginRegistry]:
+    old = set_registry(registry)
+    try:
+        yield registry
+    finally:
+        set_registry(old)
+
+
+@pytest.fixture
+def plugin_registry() -> Iterator[PluginRegistry]:
+    """A fresh registry that loads the installed plugins, used process-wide during the test."""
+    yield from _swap_registry(PluginRegistry())
+
+
+@pytest.fixture
+def empty_plugin_registry() -> Iterator[PluginRegistry]:
+    """A fresh registry with only the kernel's built-ins; add plugins with ``.register(...)``."""
+    yield from _swap_registry(PluginRegistry(load_entry_points=False))
+
+
+def _reset_repository() -> None:
+    import bentoml.repository
+
+    reset = getattr(bentoml.repository, "reset_repository", None)
+    if reset is not None:
+        reset()
+
+
+@pytest.fixture
+def bentoml_home(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pathlib.Path]:
+    """A temporary ``$BENTOML_HOME`` (not yet created), with the cached repository reset."""
+    home = tmp_path / "bentoml_home"
+    monkeypatch.setenv("BENTOML_HOME", str(home))
+    _reset_repository()
+    try:
+        yield home
+    finally:
+        # monkeypatch restores the variable after this; drop what was built on it now.
+        _reset_repository()

@@ -1,0 +1,129 @@
+"""``bentoml.yml``: the bundle's self-description (attrs classes, cattrs, snake_case).
+
+``schema_version`` changes only when old readers could misread a bundle; a
+reader refuses versions it does not know instead of guessing.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional
+
+import attrs
+import cattrs
+import yaml
+
+from bentoml.exceptions import BundleError
+
+SCHEMA_VERSION = 1
+BUNDLE_CONFIG_FILE = "bentoml.yml"
+
+
+@attrs.define
+class ProviderRef:
+    """Which plugin distribution (and version) provides an artifact or adapter class."""
+
+    distribution: str
+    version: Optional[str] = None
+
+
+@attrs.define
+class ArtifactConfig:
+    name: str
+    artifact_type: str
+    provider: ProviderRef
+
+
+@attrs.define
+class APIConfig:
+    name: str
+    doc: str
+    input_type: str
+    input_provider: ProviderRef
+    input_config: Dict[str, Any]
+    output_type: str
+    output_provider: ProviderRef
+    output_config: Dict[str, Any] = attrs.field(factory=dict)
+    mb_max_batch_size: Optional[int] = None
+    mb_max_latency: Optional[float] = None
+
+
+@attrs.define
+class EnvConfig:
+    python_version: str
+    pip_requirements: List[str] = attrs.field(factory=list)
+    conda_channels: List[str] = attrs.field(factory=list)
+    conda_dependencies: List[str] = attrs.field(factory=list)
+    docker_base_image: str = ""
+    has_setup_sh: bool = False
+
+
+@attrs.define
+class ServiceRef:
+    """Where the service class lives inside the bundle's source directory."""
+
+    module: str
+    class_name: str
+    local_modules: List[str] = attrs.field(factory=list)
+
+
+@attrs.define
+class WheelRef:
+    """A wheel the bundle carries (our kernel and plugins) so it never needs the index for them."""
+
+    distribution: str
+    version: str
+    filename: str
+
+
+@attrs.define
+class BundleConfig:
+    name: str
+    version: str
+    created_at: str
+    bentoml_version: str
+    service: ServiceRef
+    env: EnvConfig
+    apis: List[APIConfig] = attrs.field(factory=list)
+    artifacts: List[ArtifactConfig] = attrs.field(factory=list)
+    wheels: List[WheelRef] = attrs.field(factory=list)
+    schema_version: int = SCHEMA_VERSION
+    kind: str = "BentoService"
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = _converter.unstructure(self)
+        # Readers check the schema first: put it on top.
+        return {"schema_version": data.pop("schema_version"), "kind": data.pop("kind"), **data}
+
+    def dump(self, path: str) -> None:
+        with open(path, "w") as f:
+            yaml.safe_dump(self.to_dict(), f, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "bentoml.yml") -> "BundleConfig":
+        if not isinstance(data, dict):
+            raise BundleError(f"{where} is corrupt: expected a mapping, got {type(data).__name__}")
+        schema = data.get("schema_version")
+        if schema != SCHEMA_VERSION:
+            raise BundleError(
+                f"{where} has schema_version {schema!r}; this bentoml reads schema {SCHEMA_VERSION} "
+                "(a bundle from an incompatible bentoml, or not ours)")
+        try:
+            return _converter.structure(data, cls)
+        except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+            detail = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
+            raise BundleError(f"{where} is corrupt: {detail}") from None
+
+    @classmethod
+    def load(cls, bundle_dir: str) -> "BundleConfig":
+        path = os.path.join(bundle_dir, BUNDLE_CONFIG_FILE)
+        if not os.path.isfile(path):
+            raise BundleError(f"{bundle_dir} is not a bundle: it has no {BUNDLE_CONFIG_FILE}")
+        try:
+            with open(path) as f:
+                data = yaml.safe_load(f)
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{path} is corrupt: not valid YAML ({exc})") from None
+        return cls.from_dict(data, path)
+
+
+_converter = cattrs.Converter(forbid_extra_keys=False)

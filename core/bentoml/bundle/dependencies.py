@@ -1,0 +1,156 @@
+"""What a bundle needs: the service's local modules and its pinned requirements.
+
+Local modules are found by scanning imports (``modulefinder``) restricted to the
+directory that holds the service module's top-level package.  Everything else
+it imports is mapped to installed distributions with
+``importlib.metadata.packages_distributions()`` and pinned to the installed
+version, so ``xgboost-cpu`` is recorded as ``xgboost-cpu``, never ``xgboost``.
+
+Precedence, highest first: ``pip_dependencies``, ``requirements_txt_file``,
+then what is inferred (module imports when ``auto_pip_dependencies``, and
+always what artifacts and adapters declare).
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+from modulefinder import ModuleFinder
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+import attrs
+import importlib_metadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from bentoml.exceptions import DependencyConflict, InvalidArgument
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.define
+class LocalSources:
+    """The service module and the local modules it imports, as files under ``root``."""
+
+    root: str
+    module: str
+    modules: Dict[str, str]  # module name -> path relative to root
+
+
+def find_local_sources(module_name: str) -> LocalSources:
+    module = sys.modules[module_name]
+    module_file = os.path.abspath(module.__file__)  # type: ignore[arg-type]
+    root = os.path.dirname(module_file)
+    depth = module_name.count(".") + (1 if os.path.basename(module_file) == "__init__.py" else 0)
+    for _ in range(depth):
+        root = os.path.dirname(root)
+    finder = ModuleFinder(path=[root])
+    finder.import_hook(module_name)
+    modules = {}
+    for name, mod in finder.modules.items():
+        path = getattr(mod, "__file__", None)
+        if path and os.path.abspath(path).startswith(root + os.sep):
+            modules[name] = os.path.relpath(os.path.abspath(path), root)
+    return LocalSources(root, module_name, modules)
+
+
+def imported_top_level_names(sources: LocalSources) -> Set[str]:
+    """Top-level names the local modules import that are not local themselves."""
+    finder = ModuleFinder(path=[sources.root])
+    finder.import_hook(sources.module)
+    local_tops = {name.split(".")[0] for name in sources.modules}
+    names = set()
+    for name in finder.badmodules:
+        top = name.split(".")[0]
+        if top and top not in local_tops and not top.startswith("_"):
+            names.add(top)
+    return {n for n in names if n not in sys.stdlib_module_names and n not in sys.builtin_module_names}
+
+
+def _dist_of_module(import_name: str, candidates: List[str]) -> Optional[str]:
+    """Pick the candidate distribution that owns the module's file (namespace packages)."""
+    spec = importlib.util.find_spec(import_name)
+    origin = spec.origin if spec else None
+    if not origin:
+        return None
+    origin = os.path.realpath(origin)
+    for dist_name in candidates:
+        dist = importlib_metadata.distribution(dist_name)
+        for file in dist.files or []:
+            if os.path.realpath(str(dist.locate_file(file))) == origin:
+                return dist_name
+    return None
+
+
+def distributions_for_imports(import_names: Iterable[str]) -> Dict[str, str]:
+    """Map import names to installed distributions: canonical name -> ``name==version``."""
+    mapping = importlib_metadata.packages_distributions()
+    pins: Dict[str, str] = {}
+    for name in sorted(set(import_names)):
+        candidates = sorted(set(mapping.get(name.split(".")[0], [])))
+        if not candidates:
+            logger.debug("no installed distribution provides %r; not pinned", name)
+            continue
+        if len(candidates) > 1:
+            chosen = _dist_of_module(name, candidates)
+            candidates = [chosen] if chosen else candidates
+        for dist_name in candidates:
+            version = importlib_metadata.version(dist_name)
+            pins[canonicalize_name(dist_name)] = f"{dist_name}=={version}"
+    return pins
+
+
+def _parse(line: str, source: str) -> Tuple[Optional[str], str]:
+    """(canonical name or None for pip option lines, the line)."""
+    line = line.strip()
+    if line.startswith("-"):
+        return None, line
+    try:
+        return canonicalize_name(Requirement(line).name), line
+    except InvalidRequirement as exc:
+        raise InvalidArgument(f"{source}: {line!r} is not a valid requirement ({exc})") from None
+
+
+def _tier(lines: Iterable[str], source: str) -> Dict[str, str]:
+    entries: Dict[str, str] = {}
+    for raw in lines:
+        line = raw.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        key, text = _parse(line, source)
+        key = key or text
+        if key in entries and Requirement(entries[key]).specifier != Requirement(text).specifier:
+            raise DependencyConflict(f"{source} asks for {entries[key]!r} and {text!r}; keep one")
+        entries[key] = text
+    return entries
+
+
+def merge_requirements(inferred: Dict[str, str], requirements_txt: List[str],
+                       pip_dependencies: List[str], bundled: Dict[str, str],
+                       requirements_txt_name: str = "requirements_txt_file") -> List[str]:
+    """Merge the three tiers; ``bundled`` (canonical name -> version) are our own wheels.
+
+    A requirement on a bundled distribution (the kernel or a plugin) that the
+    bundled version does not satisfy is a conflict naming both sides.
+    """
+    tiers = [("inferred", inferred), (requirements_txt_name, _tier(requirements_txt, requirements_txt_name)),
+             ("pip_dependencies", _tier(pip_dependencies, "pip_dependencies"))]
+    merged: Dict[str, str] = {}
+    for source, entries in tiers:
+        for key, text in entries.items():
+            if key in bundled:
+                req = Requirement(text)
+                if not req.specifier.contains(bundled[key], prereleases=True):
+                    raise DependencyConflict(
+                        f"{source} asks for {text!r}, but the bundle carries {req.name}=={bundled[key]} "
+                        "(the installed kernel/plugin that saved it); remove that requirement")
+                continue
+            merged[key] = text
+    options = [t for k, t in merged.items() if k == t and t.startswith("-")]
+    return options + sorted((t for k, t in merged.items() if k != t), key=str.lower)
+
+
+def read_requirements_file(path: str) -> List[str]:
+    with open(path) as f:
+        return f.read().splitlines()

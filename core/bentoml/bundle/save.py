@@ -1,0 +1,207 @@
+"""``save_to_dir``: write a service as a self-contained, versioned bundle directory.
+
+Layout (``<Name>/`` is also the Python package that ``pip install`` installs)::
+
+    bentoml.yml  requirements.txt  environment.yml  [setup.sh]
+    Dockerfile  docker-entrypoint.sh  setup.py  pyproject.toml  MANIFEST.in  README.md
+    wheels/              our kernel and plugins, repacked from what is installed
+    <Name>/__init__.py   load() and the bundle's CLI
+    <Name>/bentoml.yml
+    <Name>/src/          the service module and the local modules it imports
+    <Name>/artifacts/    one directory per artifact
+
+The bundle is written into a temporary sibling directory and renamed into
+place, so a crash never leaves a half-written bundle at ``path``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import stat
+import tempfile
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+import importlib_metadata
+from packaging.utils import canonicalize_name
+
+from bentoml.bundle import templates
+from bentoml.bundle.config import (APIConfig, ArtifactConfig, BundleConfig, EnvConfig,
+                                   ProviderRef, ServiceRef, WheelRef, BUNDLE_CONFIG_FILE)
+from bentoml.bundle.dependencies import (LocalSources, distributions_for_imports,
+                                         find_local_sources, imported_top_level_names,
+                                         merge_requirements, read_requirements_file)
+from bentoml.bundle.naming import new_version, validate_name, validate_version
+from bentoml.bundle.wheels import build_wheel
+from bentoml.exceptions import ArtifactNotPacked, BundleError
+from bentoml.plugins import get_registry
+
+if TYPE_CHECKING:
+    from bentoml.service import BentoService
+
+logger = logging.getLogger(__name__)
+
+SOURCE_DIR = "src"
+ARTIFACTS_DIR = "artifacts"
+WHEELS_DIR = "wheels"
+KERNEL_DISTRIBUTION = "bentoml"
+
+
+def _our_distributions() -> Dict[str, str]:
+    """Canonical name -> real name of the kernel and every installed plugin distribution."""
+    ours = {KERNEL_DISTRIBUTION: KERNEL_DISTRIBUTION}
+    for ep in importlib_metadata.entry_points(group="bentoml"):
+        if ep.dist is not None:
+            ours[canonicalize_name(ep.dist.name)] = ep.dist.name
+    return ours
+
+
+def _provider(kind: str, cls: type, sources: LocalSources) -> ProviderRef:
+    reg = get_registry().provider_of(kind, cls)
+    if reg is not None:
+        return ProviderRef(reg.distribution, reg.version)
+    if cls.__module__ in sources.modules:
+        return ProviderRef("local")
+    dists = importlib_metadata.packages_distributions().get(cls.__module__.split(".")[0], [])
+    if dists:
+        return ProviderRef(dists[0], importlib_metadata.version(dists[0]))
+    return ProviderRef("unknown")
+
+
+def _requirement_imports(service: "BentoService") -> List[str]:
+    names: List[str] = []
+    for artifact in service.artifacts:
+        names += artifact.requirement_imports
+    for api in service.inference_apis:
+        names += api.input_adapter.requirement_imports + api.output_adapter.requirement_imports
+    return names
+
+
+def _check_target(path: str) -> str:
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        raise BundleError(f"cannot save to {path}: it exists and is not an empty directory")
+    return path
+
+
+def build_config(service: "BentoService", version: str, sources: LocalSources) -> tuple:
+    """The bundle's config plus the wheel distributions and requirements to write."""
+    from bentoml import __version__
+
+    env = type(service)._bento_env
+    ours = _our_distributions()
+    artifacts = [ArtifactConfig(a.name, a.artifact_type, _provider("artifacts", type(a), sources))
+                 for a in service.artifacts]
+    apis = []
+    for api in service.inference_apis:
+        apis.append(APIConfig(
+            name=api.name, doc=api.doc,
+            input_type=api.input_adapter.input_type,
+            input_provider=_provider("input_adapters", type(api.input_adapter), sources),
+            input_config=dict(api.input_adapter.config),
+            output_type=api.output_adapter.output_type,
+            output_provider=_provider("output_adapters", type(api.output_adapter), sources),
+            output_config=dict(api.output_adapter.config),
+            mb_max_batch_size=api.spec.mb_max_batch_size, mb_max_latency=api.spec.mb_max_latency))
+
+    import_names = _requirement_imports(service)
+    if env.auto_pip_dependencies:
+        import_names += sorted(imported_top_level_names(sources))
+    inferred = distributions_for_imports(import_names)
+    wheel_dists = {KERNEL_DISTRIBUTION}
+    wheel_dists |= {p.distribution for p in [a.provider for a in artifacts]
+                    + [x for api in apis for x in (api.input_provider, api.output_provider)]
+                    if canonicalize_name(p.distribution) in ours}
+    wheel_dists |= {ours[key] for key in inferred if key in ours}
+    bundled = {canonicalize_name(d): importlib_metadata.version(d) for d in wheel_dists}
+    requirements_txt = read_requirements_file(env.requirements_txt_file) if env.requirements_txt_file else []
+    requirements = merge_requirements(
+        {k: v for k, v in inferred.items() if k not in ours}, requirements_txt, env.pip_dependencies,
+        bundled, requirements_txt_name=f"requirements_txt_file {env.requirements_txt_file}")
+
+    py = platform.python_version()
+    config = BundleConfig(
+        name=service.name, version=version,
+        created_at=datetime.now(timezone.utc).isoformat(),
+        bentoml_version=__version__,
+        service=ServiceRef(sources.module, type(service).__name__, sorted(sources.modules)),
+        env=EnvConfig(
+            python_version=py, pip_requirements=requirements,
+            conda_channels=env.conda_channels, conda_dependencies=env.conda_dependencies,
+            docker_base_image=env.docker_base_image or f"python:{'.'.join(py.split('.')[:2])}-slim",
+            has_setup_sh=bool(env.setup_sh)),
+        apis=apis, artifacts=artifacts)
+    return config, sorted(wheel_dists)
+
+
+def _write(path: str, text: str, executable: bool = False) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+    if executable:
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def save_to_dir(service: "BentoService", path: str, version: Optional[str] = None) -> str:
+    """Write ``service`` as a bundle at ``path``; returns the absolute path."""
+    from bentoml.service import service_module_check
+
+    cls = type(service)
+    service_module_check(cls)
+    validate_name(service.name)
+    version = validate_version(version) if version else new_version()
+    unpacked = [a.name for a in service.artifacts if not a.is_packed]
+    if unpacked:
+        raise ArtifactNotPacked(
+            f"cannot save {service.name}: artifact(s) {', '.join(unpacked)} not packed; "
+            f"call service.pack(name, model) for each")
+    path = _check_target(path)
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
+    try:
+        _write_bundle(service, staging, version)
+        if os.path.isdir(path):
+            os.rmdir(path)  # empty, checked above
+        os.rename(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    service._version, service._bundle_path = version, path
+    logger.info("saved %s:%s to %s", service.name, version, path)
+    return path
+
+
+def _write_bundle(service: "BentoService", root: str, version: str) -> None:
+    sources = find_local_sources(type(service).__module__)
+    config, wheel_dists = build_config(service, version, sources)
+    package = os.path.join(root, service.name)
+    src = os.path.join(package, SOURCE_DIR)
+    for rel in sources.modules.values():
+        os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
+        shutil.copy2(os.path.join(sources.root, rel), os.path.join(src, rel))
+    artifacts_dir = os.path.join(package, ARTIFACTS_DIR)
+    os.makedirs(artifacts_dir)
+    for artifact in service.artifacts:
+        artifact.save(artifacts_dir)
+    wheels_dir = os.path.join(root, WHEELS_DIR)
+    for dist in wheel_dists:
+        filename = build_wheel(dist, wheels_dir)
+        config.wheels.append(WheelRef(dist, importlib_metadata.version(dist), filename))
+
+    config.dump(os.path.join(root, BUNDLE_CONFIG_FILE))
+    config.dump(os.path.join(package, BUNDLE_CONFIG_FILE))
+    _write(os.path.join(package, "__init__.py"), templates.package_init(config))
+    _write(os.path.join(root, "requirements.txt"), templates.requirements_txt(config))
+    _write(os.path.join(root, "environment.yml"), templates.environment_yml(config))
+    env = type(service)._bento_env
+    if env.setup_sh:
+        _write(os.path.join(root, "setup.sh"), env.setup_sh, executable=True)
+    _write(os.path.join(root, "Dockerfile"), templates.dockerfile(config))
+    _write(os.path.join(root, "docker-entrypoint.sh"), templates.DOCKER_ENTRYPOINT, executable=True)
+    _write(os.path.join(root, "setup.py"), templates.setup_py(
+        config, [r for r in config.env.pip_requirements if not r.startswith("-")]))
+    _write(os.path.join(root, "pyproject.toml"), templates.PYPROJECT_TOML)
+    _write(os.path.join(root, "MANIFEST.in"), templates.manifest_in(config))
+    _write(os.path.join(root, "README.md"), templates.readme(config))

@@ -1,0 +1,41 @@
+"""The command a pip-installed bundle provides, named after its service.
+
+    IrisClassifier run predict --input='[[5.1, 3.5, 1.4, 0.2]]'
+"""
+from __future__ import annotations
+
+import json
+from typing import List, Optional
+
+import click
+
+from bentoml.cli.common import BentoMLGroup, common_options
+
+
+def main(bundle_dir: str, args: Optional[List[str]] = None) -> None:
+    from bentoml.bundle.config import BundleConfig
+
+    name = BundleConfig.load(bundle_dir).name
+
+    @click.group(cls=BentoMLGroup, help=f"The {name} prediction service (a BentoML bundle).")
+    @common_options
+    def group() -> None: ...
+
+    @group.command()
+    @click.argument("api_name")
+    @click.option("--input", "input_value", required=True,
+                  help="JSON text, or a path to a CSV/JSON file (an existing path wins)")
+    @common_options
+    def run(api_name: str, input_value: str) -> None:
+        """Run an API once on --input and print the result."""
+        from bentoml.cli.run import run_api
+
+        run_api(bundle_dir, api_name, input_value)
+
+    @group.command()
+    @common_options
+    def info() -> None:
+        """Print the bundle's bentoml.yml as JSON."""
+        click.echo(json.dumps(BundleConfig.load(bundle_dir).to_dict(), indent=2))
+
+    group(args=args, prog_name=name)

@@ -1,0 +1,87 @@
+"""Shared CLI pieces: logging options on every command, error handling, output formats."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+import click
+import yaml
+
+from bentoml.exceptions import BentoMLException
+
+logger = logging.getLogger("bentoml")
+
+
+def configure_logging(level: int) -> None:
+    root = logging.getLogger("bentoml")
+    if not any(getattr(h, "_bentoml_cli", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
+        handler._bentoml_cli = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.propagate = False
+    root.setLevel(level)
+
+
+def _set_quiet(ctx: click.Context, _param: Any, value: bool) -> None:
+    if value:
+        configure_logging(logging.ERROR)
+
+
+def _set_verbose(ctx: click.Context, _param: Any, value: bool) -> None:
+    if value:
+        configure_logging(logging.DEBUG)
+
+
+def common_options(func: Callable) -> Callable:
+    """``-q/--quiet`` and ``--verbose/--debug``, accepted by the group and every command."""
+    func = click.option("--verbose", "--debug", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_verbose, help="Show debug logs when running the command")(func)
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_quiet, help="Hide all warnings and info logs")(func)
+
+
+class BentoMLGroup(click.Group):
+    """Turns our typed errors into one-line messages on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if not logging.getLogger("bentoml").handlers:
+            configure_logging(logging.INFO)
+        try:
+            return super().invoke(ctx)
+        except (BentoMLException, ImportError) as exc:
+            logger.debug("command failed", exc_info=True)
+            raise click.ClickException(str(exc)) from None
+
+
+OUTPUT_FORMATS = click.Choice(["table", "wide", "json", "yaml"])
+
+
+def echo_data(data: Any, fmt: str) -> None:
+    if fmt == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+    else:
+        click.echo(json.dumps(data, indent=2))
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(headers)]
+    for line in [headers] + list(rows):
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip())
+
+
+_UNITS = [("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)]
+
+
+def humanize_age(then: datetime, now: datetime | None = None) -> str:
+    """``1 day and 22 hours``, ``3 weeks and 4 hours``: the two largest non-zero units."""
+    seconds = int(((now or datetime.now(timezone.utc)) - then).total_seconds())
+    parts = []
+    for unit, size in _UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " and ".join(parts[:2]) or "0 seconds"

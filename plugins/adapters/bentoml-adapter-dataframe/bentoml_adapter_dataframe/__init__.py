@@ -1,0 +1,284 @@
+"""DataframeInput: JSON or CSV requests become one pandas DataFrame per batch.
+
+``from bentoml.adapters import DataframeInput`` resolves to the class below once
+this distribution is installed.  pandas is imported only when a request is
+parsed or a batch is built.
+"""
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter
+from bentoml.exceptions import BadInput, InvalidArgument
+from bentoml.hookspecs import hookimpl
+
+__all__ = ["DataframeInput"]
+
+ORIENTS = ("records", "values", "split", "columns", "index", "table")
+_JSON_TYPES = ("application/json", "text/json")
+_CSV_TYPES = ("text/csv", "application/csv")
+# Clients that forget a content type (``curl -d`` sends form-urlencoded) get JSON.
+_SNIFF_TYPES = ("", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream")
+_IRIS = ("sepal_length", "sepal_width", "petal_length", "petal_width"), (5.1, 3.5, 1.4, 0.2)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _dtype_name(dtype: Any) -> str:
+    return getattr(dtype, "__name__", None) or str(dtype)
+
+
+def _detect_orient(obj: Any) -> str:
+    """Which JSON layout ``obj`` is in, when the adapter was given no ``orient``."""
+    if isinstance(obj, list):
+        if obj and all(isinstance(row, dict) for row in obj):
+            return "records"
+        if not any(isinstance(row, dict) for row in obj):
+            return "values"
+        raise BadInput("a JSON list must hold either only objects (records) or only rows/values, not both")
+    if isinstance(obj, dict):
+        if "data" in obj and set(obj) <= {"columns", "data", "index", "name"}:
+            return "split"
+        if obj and all(_is_scalar(v) for v in obj.values()):
+            return "record"  # one record given as a bare object
+        return "columns"
+    raise BadInput(f"expected a JSON list or object, got {type(obj).__name__}")
+
+
+class DataframeInput(InputAdapter):
+    """Tabular input: the API function receives one ``pandas.DataFrame`` of every row in the batch.
+
+    A request body is JSON (``Content-Type: application/json``, or no content
+    type) or CSV with a header row (``text/csv``).  With ``orient=None`` the
+    JSON layout is detected:
+
+    - a list of objects is ``records``: ``[{"a": 1, "b": 2}, ...]``;
+    - a list of lists (or of scalars) is ``values``: ``[[5.1, 3.5, 1.4, 0.2]]``,
+      giving integer column names ``0..n-1``;
+    - an object with ``data`` (and ``columns``/``index``) is ``split``;
+    - an object whose values are all scalars is a single record: ``{"a": 1}``;
+    - any other object is ``columns``: ``{"a": [1, 2]}`` or ``{"a": {"0": 1}}``.
+
+    A given ``orient`` (one of pandas' ``records``, ``values``, ``split``,
+    ``columns``, ``index``, ``table``) is enforced instead.  Each request counts
+    as its number of rows, so the API must return one result per row.
+
+    :param orient: the JSON layout, or None to detect it.
+    :param typ: ``"frame"`` (DataFrame) or ``"series"`` (Series).
+    :param input_dtypes: column -> dtype, applied with ``astype``; a single dtype
+        applies to every column.  A value that does not convert is a 400.
+    :param columns: expected column names.  Rows without names (values, or a
+        list for a series) are given these names; named input is reordered to
+        them and must contain all of them.  Setting it also lets requests with
+        differently ordered columns share a batch.
+    """
+
+    requirement_imports = ("pandas",)
+
+    def __init__(self, orient: Optional[str] = None, typ: str = "frame",
+                 input_dtypes: Union[None, str, Dict[Any, Any]] = None,
+                 columns: Optional[Sequence[Any]] = None):
+        if orient is not None and orient not in ORIENTS:
+            raise InvalidArgument(f"DataframeInput(orient=...) must be None or one of {ORIENTS}, got {orient!r}")
+        if typ not in ("frame", "series"):
+            raise InvalidArgument(f"DataframeInput(typ=...) must be 'frame' or 'series', got {typ!r}")
+        if input_dtypes is not None and not isinstance(input_dtypes, (dict, str, type)):
+            raise InvalidArgument(
+                f"DataframeInput(input_dtypes=...) must be a dict of column -> dtype or one dtype, got {input_dtypes!r}")
+        if columns is not None and (isinstance(columns, str) or len(set(columns)) != len(columns)):
+            raise InvalidArgument(f"DataframeInput(columns=...) must be a list of distinct names, got {columns!r}")
+        self.orient = orient
+        self.typ = typ
+        self.input_dtypes = input_dtypes
+        self.columns = list(columns) if columns is not None else None
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        dtypes = self.input_dtypes
+        if isinstance(dtypes, dict):
+            dtypes = {str(k): _dtype_name(v) for k, v in dtypes.items()}
+        elif dtypes is not None:
+            dtypes = _dtype_name(dtypes)
+        return {"orient": self.orient, "typ": self.typ, "input_dtypes": dtypes,
+                "columns": self.columns, "is_batch_input": True}
+
+    # -- request -> task -------------------------------------------------------
+    def _parse_http(self, request: HTTPRequest) -> InferenceTask:
+        ctype = request.content_type
+        if ctype in _CSV_TYPES:
+            data = self._from_csv(request.text())
+        elif ctype in _JSON_TYPES or ctype.endswith("+json") or ctype in _SNIFF_TYPES:
+            data = self._from_json(request.text(), sniffed=ctype in _SNIFF_TYPES)
+        else:
+            raise BadInput(f"content type {ctype!r} is not supported; send application/json or text/csv", 415)
+        data = self._apply_dtypes(self._apply_columns(data))
+        return InferenceTask(data=data, count=len(data))
+
+    def _from_json(self, text: str, sniffed: bool) -> Any:
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            hint = " (for CSV, send Content-Type: text/csv)" if sniffed else ""
+            raise BadInput(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}") from None
+        if self.typ == "series":
+            return self._series(obj)
+        return self._frame(obj, text)
+
+    def _frame(self, obj: Any, text: str) -> Any:
+        import pandas as pd
+
+        orient = self.orient or _detect_orient(obj)
+        if orient in ("records", "values"):
+            if not isinstance(obj, list):
+                raise BadInput(f"orient={orient!r} expects a JSON list, got {type(obj).__name__}")
+            if not obj:
+                raise BadInput("the JSON list is empty; send at least one row")
+            if orient == "records" and not all(isinstance(r, dict) for r in obj):
+                raise BadInput("orient='records' expects a list of objects, one per row")
+            if orient == "values" and any(isinstance(r, dict) for r in obj):
+                raise BadInput("orient='values' expects a list of rows (lists), not objects")
+            return pd.DataFrame(obj)
+        if not isinstance(obj, dict):
+            raise BadInput(f"orient={orient!r} expects a JSON object, got {type(obj).__name__}")
+        if orient == "record":
+            return pd.DataFrame([obj])
+        if orient == "split":
+            if not isinstance(obj.get("data"), list):
+                raise BadInput("orient='split' expects an object with a 'data' list (and optional 'columns', 'index')")
+            return pd.DataFrame(obj["data"], columns=obj.get("columns"), index=obj.get("index"))
+        if orient == "columns":
+            return pd.DataFrame(obj)
+        if orient == "index":
+            return pd.DataFrame.from_dict(obj, orient="index")
+        return pd.read_json(io.StringIO(text), orient="table")
+
+    def _series(self, obj: Any) -> Any:
+        import pandas as pd
+
+        if isinstance(obj, dict) and "data" in obj and set(obj) <= {"data", "index", "name"}:
+            return pd.Series(obj["data"], index=obj.get("index"), name=obj.get("name"))
+        if isinstance(obj, (list, dict)) and obj:
+            return pd.Series(obj)
+        raise BadInput(f"typ='series' expects a non-empty JSON list or object, got {json.dumps(obj)[:40]}")
+
+    def _from_csv(self, text: str) -> Any:
+        import pandas as pd
+
+        try:
+            df = pd.read_csv(io.StringIO(text))
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise BadInput(f"body is not valid CSV: {str(exc).strip()}") from None
+        if df.empty:
+            raise BadInput("the CSV has a header but no rows")
+        if self.typ == "series":
+            if df.shape[1] != 1:
+                raise BadInput(f"typ='series' expects CSV with one column, got {df.shape[1]}")
+            return df.iloc[:, 0]
+        return df
+
+    def _apply_columns(self, data: Any) -> Any:
+        if self.columns is None or self.typ == "series":
+            return data
+        names = list(data.columns)
+        if names == list(range(len(names))):  # unnamed rows: name them
+            if len(names) != len(self.columns):
+                raise BadInput(f"rows have {len(names)} values but {len(self.columns)} columns are expected: {self.columns}")
+            data.columns = self.columns
+            return data
+        missing = [c for c in self.columns if c not in names]
+        if missing:
+            raise BadInput(f"missing columns {missing}; expected {self.columns}")
+        return data[self.columns].copy()
+
+    def _apply_dtypes(self, data: Any) -> Any:
+        dtypes = self.input_dtypes
+        if dtypes is None:
+            return data
+        if not isinstance(dtypes, dict) or self.typ == "series":
+            try:
+                return data.astype(dtypes)
+            except (ValueError, TypeError) as exc:
+                raise BadInput(f"input cannot be converted to {_dtype_name(dtypes)}: {exc}") from None
+        by_name = {str(c): c for c in data.columns}
+        for key, dtype in dtypes.items():
+            # Keys read back from JSON are strings; values-orient columns are ints.
+            column = key if key in data.columns else by_name.get(str(key))
+            if column is None:
+                continue
+            try:
+                data[column] = data[column].astype(dtype)
+            except (ValueError, TypeError) as exc:
+                raise BadInput(f"column {column!r} cannot be converted to {_dtype_name(dtype)}: {exc}") from None
+        return data
+
+    # -- tasks -> API argument ---------------------------------------------------
+    def _batch(self, tasks: Sequence[InferenceTask]) -> Any:
+        import pandas as pd
+
+        parts: List[Any] = [t.data for t in tasks]
+        if self.typ == "frame" and parts:
+            first = list(parts[0].columns)
+            for i, part in enumerate(parts[1:], 1):
+                names = list(part.columns)
+                if names == first:
+                    continue
+                if len(names) != len(first) or set(names) != set(first):
+                    raise BadInput(f"requests in one batch have different columns: {first} and {names}")
+                parts[i] = part[first]  # same columns, other order
+        return pd.concat(parts, ignore_index=True)
+
+    # -- documentation ---------------------------------------------------------------
+    def _example_columns(self) -> List[Any]:
+        return self.columns if self.columns is not None else list(_IRIS[0])
+
+    def request_schema(self) -> Dict[str, Dict[str, Any]]:
+        names = self._example_columns()
+        values = [_IRIS[1][i % 4] for i in range(len(names))]
+        csv_example = ",".join(map(str, names)) + "\n" + ",".join(map(str, values)) + "\n"
+        if self.typ == "series":
+            return {
+                "application/json": {"schema": {"type": "array", "items": {}}, "example": values},
+                "text/csv": {"schema": {"type": "string"}, "example": f"{names[0]}\n{values[0]}\n{values[1]}\n"},
+            }
+        json_example = self._json_example(names, values)
+        return {
+            "application/json": {"schema": self._json_schema(), "example": json_example},
+            "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"},
+                         "example": csv_example},
+        }
+
+    def _json_example(self, names: List[Any], values: List[float]) -> Any:
+        orient = self.orient or "values"
+        if orient == "values":
+            return [values]
+        if orient == "records":
+            return [dict(zip(names, values))]
+        if orient == "split":
+            return {"columns": names, "data": [values]}
+        if orient == "columns":
+            return {n: [v] for n, v in zip(names, values)}
+        if orient == "index":
+            return {"0": dict(zip(names, values))}
+        import pandas as pd
+
+        return json.loads(pd.DataFrame([values], columns=names).to_json(orient="table"))
+
+    def _json_schema(self) -> Dict[str, Any]:
+        row = {"type": "array", "items": {}}
+        record = {"type": "object", "additionalProperties": True}
+        if self.orient == "values":
+            return {"type": "array", "items": row}
+        if self.orient == "records":
+            return {"type": "array", "items": record}
+        if self.orient is None:
+            return {"oneOf": [{"type": "array", "items": row}, {"type": "array", "items": record}, record]}
+        return record
+
+
+@hookimpl
+def register_input_adapters(register):
+    register(DataframeInput)

@@ -1,0 +1,196 @@
+import json
+import warnings
+
+import pandas as pd
+import pytest
+
+from bentoml.adapters import HTTPRequest
+from bentoml.exceptions import BadInput, InvalidArgument
+from bentoml.testing import InputAdapterContract
+from bentoml_adapter_dataframe import DataframeInput
+
+JSON = {"Content-Type": "application/json"}
+CSV = {"Content-Type": "text/csv"}
+
+
+def req(body, headers=JSON):
+    if not isinstance(body, (str, bytes)):
+        body = json.dumps(body)
+    return HTTPRequest(body.encode() if isinstance(body, str) else body, headers)
+
+
+def parse(adapter, body, headers=JSON):
+    task = adapter.from_http_request(req(body, headers))
+    assert task.error is None, task.error
+    return task
+
+
+def error_of(adapter, body, headers=JSON):
+    task = adapter.from_http_request(req(body, headers))
+    assert task.error is not None, task.data
+    return task.error
+
+
+class TestDataframeInput(InputAdapterContract):
+    adapter = DataframeInput()
+    distribution = "bentoml-adapter-dataframe"
+    framework_module = "pandas"
+    good_requests = [
+        (req([[5.1, 3.5, 1.4, 0.2]]), 1),
+        (req([[5.1, 3.5, 1.4, 0.2], [6.2, 3.4, 5.4, 2.3]]), 2),
+        (req([{"a": 1, "b": 2}, {"a": 3, "b": 4}, {"a": 5, "b": 6}]), 3),
+        (req({"columns": ["a", "b"], "data": [[1, 2]]}), 1),
+        (req({"a": [1, 2], "b": [3, 4]}), 2),
+        (req({"a": 1, "b": 2}), 1),
+        (req("a,b\n1,2\n3,4\n", CSV), 2),
+        (req("[[1, 2]]", {}), 1),  # no content type: JSON is sniffed
+    ]
+    bad_requests = [
+        req("[[1, 2"),
+        req("42"),
+        req("[]"),
+        req([{"a": 1}, [1, 2]]),
+        req('"a,b\n', CSV),
+        req(b"\xff\xfe", JSON),
+        req("a,b\n1,2,3,4\n", CSV),
+    ]
+    batch_requests = [
+        req([{"a": 1, "b": 2}]),
+        req({"columns": ["b", "a"], "data": [[4, 3], [6, 5]]}),
+        req("a,b\n7,8\n", CSV),
+    ]
+
+    def check_batch(self, batch_value, tasks):
+        assert isinstance(batch_value, pd.DataFrame)
+        assert list(batch_value.columns) == ["a", "b"]
+        assert batch_value["a"].tolist() == [1, 3, 5, 7]
+        assert batch_value.index.tolist() == [0, 1, 2, 3]
+
+
+def test_seed_import_path_resolves(plugin_registry):
+    from bentoml.adapters import DataframeInput as resolved
+
+    assert resolved is DataframeInput
+
+
+def test_values_orient_gives_integer_columns():
+    df = parse(DataframeInput(), [[5.1, 3.5, 1.4, 0.2]]).data
+    assert list(df.columns) == [0, 1, 2, 3]
+    assert df.values.tolist() == [[5.1, 3.5, 1.4, 0.2]]
+
+
+def test_quickstart_feeds_an_sklearn_model_fitted_on_numpy():
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn import datasets, svm
+
+    iris = datasets.load_iris()
+    model = svm.SVC(gamma="scale").fit(iris.data, iris.target)
+    adapter = DataframeInput()
+    tasks = [adapter.from_cli_input("[[5.1,3.5,1.4,0.2]]"), adapter.from_cli_input("[[6.7, 3.0, 5.2, 2.3]]")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = model.predict(adapter.batch(tasks))
+    assert adapter.split(result, tasks)[0].tolist() == [0]
+    assert sklearn
+
+
+@pytest.mark.parametrize("orient, body", [
+    ("records", [{"a": 1, "b": 2}]),
+    ("values", [[1, 2]]),
+    ("split", {"columns": ["a", "b"], "index": [7], "data": [[1, 2]]}),
+    ("columns", {"a": {"0": 1}, "b": {"0": 2}}),
+    ("index", {"r0": {"a": 1, "b": 2}}),
+])
+def test_explicit_orients(orient, body):
+    df = parse(DataframeInput(orient=orient), body).data
+    assert df.values.tolist() == [[1, 2]]
+
+
+def test_table_orient():
+    body = pd.DataFrame({"a": [1, 2]}).to_json(orient="table")
+    df = parse(DataframeInput(orient="table"), body).data
+    assert df["a"].tolist() == [1, 2]
+
+
+def test_explicit_orient_is_enforced():
+    error = error_of(DataframeInput(orient="records"), [[1, 2]])
+    assert error.status == 400 and "records" in error.message
+    assert "JSON list" in error_of(DataframeInput(orient="values"), {"a": [1]}).message
+
+
+def test_csv_with_header_and_charset():
+    df = parse(DataframeInput(), "name,x\nzoë,1\n".encode("latin-1"),
+               {"Content-Type": "text/csv; charset=latin-1"}).data
+    assert df.to_dict("records") == [{"name": "zoë", "x": 1}]
+
+
+def test_input_dtypes_applied_by_name_and_by_position():
+    df = parse(DataframeInput(input_dtypes={"a": "float64", "b": "str"}), [{"a": 1, "b": 2}]).data
+    assert str(df["a"].dtype) == "float64" and df["b"].tolist() == ["2"]
+    # JSON-read configs have string keys; values-orient columns are ints.
+    df = parse(DataframeInput(input_dtypes={"0": "float32"}), [[1, 2]]).data
+    assert str(df[0].dtype) == "float32"
+
+
+def test_bad_cast_names_column():
+    error = error_of(DataframeInput(input_dtypes={"a": "int64"}), [{"a": "seven"}])
+    assert error.status == 400 and "'a'" in error.message
+
+
+def test_typ_series():
+    adapter = DataframeInput(typ="series")
+    task = parse(adapter, [1, 2, 3])
+    assert isinstance(task.data, pd.Series) and task.count == 3
+    assert parse(adapter, {"x": 1, "y": 2}).data.to_dict() == {"x": 1, "y": 2}
+    batch = adapter.batch([task, parse(adapter, "v\n4\n5\n", CSV)])
+    assert isinstance(batch, pd.Series) and batch.tolist() == [1, 2, 3, 4, 5]
+
+
+def test_columns_name_unnamed_rows_and_reorder_named_input():
+    adapter = DataframeInput(columns=["a", "b"])
+    assert list(parse(adapter, [[1, 2]]).data.columns) == ["a", "b"]
+    df = parse(adapter, [{"b": 2, "a": 1, "c": 0}]).data
+    assert list(df.columns) == ["a", "b"] and df.values.tolist() == [[1, 2]]
+    assert "missing columns ['b']" in error_of(adapter, [{"a": 1}]).message
+    assert "2 columns are expected" in error_of(adapter, [[1, 2, 3]]).message
+
+
+def test_batch_with_mismatching_columns_is_bad_input():
+    adapter = DataframeInput()
+    tasks = [parse(adapter, [{"a": 1}]), parse(adapter, [{"b": 1}])]
+    with pytest.raises(BadInput, match="different columns"):
+        adapter.batch(tasks)
+
+
+def test_unsupported_content_type_is_415():
+    error = error_of(DataframeInput(), b"<xml/>", {"Content-Type": "application/xml"})
+    assert error.status == 415 and "application/xml" in error.message
+
+
+def test_malformed_input_messages_name_the_problem():
+    assert "not valid JSON" in error_of(DataframeInput(), "[[1,").message
+    assert "not valid CSV" in error_of(DataframeInput(), '"a\n', CSV).message
+    assert "empty" in error_of(DataframeInput(), "[]").message
+
+
+def test_config_matches_the_bundle_metadata_shape():
+    config = DataframeInput(orient="records", input_dtypes={"a": float}).config
+    assert config == {"orient": "records", "typ": "frame", "input_dtypes": {"a": "float"},
+                      "columns": None, "is_batch_input": True}
+
+
+@pytest.mark.parametrize("kwargs", [{"orient": "rows"}, {"typ": "table"}, {"columns": "ab"},
+                                    {"input_dtypes": [1]}])
+def test_bad_options(kwargs):
+    with pytest.raises(InvalidArgument):
+        DataframeInput(**kwargs)
+
+
+@pytest.mark.parametrize("adapter", [DataframeInput(orient=o) for o in
+                                     ("records", "values", "split", "columns", "index", "table")]
+                         + [DataframeInput(typ="series"), DataframeInput(columns=["x", "y"])])
+def test_schema_examples_parse_for_every_option(adapter):
+    for media_type, entry in adapter.request_schema().items():
+        body = entry["example"] if isinstance(entry["example"], str) and media_type == "text/csv" \
+            else json.dumps(entry["example"])
+        parse(adapter, body, {"Content-Type": media_type})

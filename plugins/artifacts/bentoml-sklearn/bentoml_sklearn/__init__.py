@@ -1,0 +1,78 @@
+"""scikit-learn models as BentoML artifacts, saved with joblib.
+
+``from bentoml.artifact import SklearnModelArtifact`` resolves to the class
+below once this distribution is installed.  scikit-learn and joblib are
+imported only when a model is packed, saved or loaded.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from bentoml.artifact import BentoServiceArtifact
+from bentoml.exceptions import InvalidArgument
+from bentoml.hookspecs import hookimpl
+
+__all__ = ["SklearnModelArtifact"]
+
+
+class SklearnModelArtifact(BentoServiceArtifact):
+    """A scikit-learn estimator (or pipeline), stored as ``<name>.pkl`` with joblib.
+
+    Packs any ``sklearn.base.BaseEstimator`` and, for sklearn-compatible
+    models from other libraries, any object with a ``predict`` method::
+
+        @bentoml.artifacts([SklearnModelArtifact("model")])
+        class IrisClassifier(bentoml.BentoService):
+            ...
+
+        svc.pack("model", svm.SVC().fit(X, y))
+
+    :param name: the artifact's name (``self.artifacts.<name>``).
+    :param pickle_extension: extension of the saved file.
+    """
+
+    # joblib is scikit-learn's own dependency, but the bundle loads with it directly.
+    requirement_imports = ("sklearn", "joblib")
+    fork_safe = True  # plain Python/numpy objects: workers share them copy-on-write
+
+    def __init__(self, name: str, pickle_extension: str = ".pkl"):
+        super().__init__(name)
+        if not isinstance(pickle_extension, str) or not pickle_extension.startswith("."):
+            raise InvalidArgument(
+                f"SklearnModelArtifact(pickle_extension=...) must start with '.', got {pickle_extension!r}")
+        self.pickle_extension = pickle_extension
+
+    def _file(self, path: str) -> str:
+        return os.path.join(path, self.name + self.pickle_extension)
+
+    def _pack(self, obj: Any) -> Any:
+        # Duck typing first: it needs no sklearn import and admits xgboost/lightgbm
+        # wrappers that follow the estimator API without subclassing BaseEstimator.
+        if callable(getattr(obj, "predict", None)):
+            return obj
+        try:
+            from sklearn.base import BaseEstimator
+        except ImportError:  # pragma: no cover - sklearn is a dependency
+            BaseEstimator = ()  # type: ignore[assignment]
+        if isinstance(obj, BaseEstimator):  # transformers have no predict but are estimators
+            return obj
+        raise InvalidArgument(
+            f"SklearnModelArtifact {self.name!r} packs a scikit-learn estimator "
+            f"(sklearn.base.BaseEstimator, or an object with a predict method); "
+            f"got {type(obj).__module__}.{type(obj).__qualname__}")
+
+    def _save(self, obj: Any, path: str) -> None:
+        import joblib
+
+        joblib.dump(obj, self._file(path))
+
+    def _load(self, path: str) -> Any:
+        import joblib
+
+        return joblib.load(self._file(path))
+
+
+@hookimpl
+def register_artifacts(register):
+    register(SklearnModelArtifact)

@@ -5,6 +5,20 @@ Public API only; integrations come from plugins (see :mod:`bentoml.hookspecs`).
 __version__ = "2.0.0.dev0"
 
 from bentoml.service import BentoService, api, artifacts, env  # noqa: E402
-from bentoml.bundle.load import load, load_from_dir  # noqa: E402
+
+
+def load(bento: str) -> "BentoService":
+    """Load a saved bundle by path, ``NAME:VERSION``, ``NAME:latest`` or ``NAME``."""
+    from bentoml.bundle.load import load as _load
+
+    return _load(bento)
+
+
+def load_from_dir(path: str) -> "BentoService":
+    """Load the bundle directory (or installed bundle package) at ``path``."""
+    from bentoml.bundle.load import load_from_dir as _load_from_dir
+
+    return _load_from_dir(path)
+
 
 __all__ = ["BentoService", "api", "artifacts", "env", "load", "load_from_dir", "__version__"]

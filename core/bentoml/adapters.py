@@ -298,6 +298,6 @@ _base_getattr = module_getattr("input_adapters", __name__)
 def __getattr__(name: str) -> Any:
     from bentoml.plugins import get_registry
 
-    if name in get_registry().names("output_adapters"):
+    if not name.startswith("_") and name in get_registry().names("output_adapters"):
         return get_registry().get("output_adapters", name)
     return _base_getattr(name)

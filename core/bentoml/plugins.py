@@ -141,14 +141,16 @@ class PluginRegistry:
             if (only is not None and not names & only) or names & disabled:
                 logger.debug("plugin %s (%s) not loaded: deselected by environment", ep.name, dist)
                 continue
-            if self.pm.has_plugin(ep.name):
+            # Qualified by distribution: two distributions may pick the same entry point name.
+            plugin_name = f"{dist}:{ep.name}"
+            if self.pm.has_plugin(plugin_name):
                 continue
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must not stop the others
-                self._fail(ep.name, dist, exc)
+                self._fail(plugin_name, dist, exc)
                 continue
-            self.register(plugin, ep.name, distribution=dist, version=version)
+            self.register(plugin, plugin_name, distribution=dist, version=version)
 
     def register(self, plugin: object, name: str, distribution: Optional[str] = None,
                  version: Optional[str] = None) -> None:

@@ -88,7 +88,8 @@ class DataframeInput(InputAdapter):
             raise InvalidArgument(f"DataframeInput(typ=...) must be 'frame' or 'series', got {typ!r}")
         if input_dtypes is not None and not isinstance(input_dtypes, (dict, str, type)):
             raise InvalidArgument(
-                f"DataframeInput(input_dtypes=...) must be a dict of column -> dtype or one dtype, got {input_dtypes!r}")
+                "DataframeInput(input_dtypes=...) must be a dict of column -> dtype or one dtype, "
+                f"got {input_dtypes!r}")
         if columns is not None and (isinstance(columns, str) or len(set(columns)) != len(columns)):
             raise InvalidArgument(f"DataframeInput(columns=...) must be a list of distinct names, got {columns!r}")
         self.orient = orient
@@ -172,6 +173,9 @@ class DataframeInput(InputAdapter):
             df = pd.read_csv(io.StringIO(text))
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise BadInput(f"body is not valid CSV: {str(exc).strip()}") from None
+        if not isinstance(df.index, pd.RangeIndex):
+            # pandas takes surplus leading fields of the first row as an index.
+            raise BadInput("body is not valid CSV: rows have more fields than the header")
         if df.empty:
             raise BadInput("the CSV has a header but no rows")
         if self.typ == "series":
@@ -186,7 +190,8 @@ class DataframeInput(InputAdapter):
         names = list(data.columns)
         if names == list(range(len(names))):  # unnamed rows: name them
             if len(names) != len(self.columns):
-                raise BadInput(f"rows have {len(names)} values but {len(self.columns)} columns are expected: {self.columns}")
+                raise BadInput(
+                    f"rows have {len(names)} values but {len(self.columns)} columns are expected: {self.columns}")
             data.columns = self.columns
             return data
         missing = [c for c in self.columns if c not in names]

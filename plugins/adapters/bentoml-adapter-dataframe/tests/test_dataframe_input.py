@@ -80,7 +80,7 @@ def test_values_orient_gives_integer_columns():
 
 
 def test_quickstart_feeds_an_sklearn_model_fitted_on_numpy():
-    sklearn = pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn")
     from sklearn import datasets, svm
 
     iris = datasets.load_iris()
@@ -91,7 +91,6 @@ def test_quickstart_feeds_an_sklearn_model_fitted_on_numpy():
         warnings.simplefilter("error")
         result = model.predict(adapter.batch(tasks))
     assert adapter.split(result, tasks)[0].tolist() == [0]
-    assert sklearn
 
 
 @pytest.mark.parametrize("orient, body", [

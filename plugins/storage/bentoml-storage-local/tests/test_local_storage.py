@@ -20,7 +20,7 @@ class TestLocalStorage(StorageBackendContract):
 
 def bundle(tmp_path):
     src = tmp_path / "bundle"
-    (src / "empty").mkdir(parents=True)
+    (src / "empty").mkdir(parents=True, exist_ok=True)
     (src / "bentoml.yml").write_text("name: Svc\n")
     script = src / "docker-entrypoint.sh"
     script.write_text("#!/bin/sh\n")

@@ -234,11 +234,14 @@ class PluginRegistry:
         return sorted(self._build_tables()[kind])
 
     def provider_of(self, kind: str, obj: object) -> Optional[Registration]:
-        """The registration whose object is ``obj`` (or a base class of it)."""
-        for regs in self._build_tables()[kind].values():
-            for reg in regs:
-                if reg.obj is obj:
-                    return reg
+        """The registration whose object is ``obj``, or else the nearest registered base class.
+
+        A user's subclass of ``SklearnModelArtifact`` still needs ``bentoml-sklearn``.
+        """
+        by_id = {id(reg.obj): reg for regs in self._build_tables()[kind].values() for reg in regs}
+        for candidate in getattr(obj, "__mro__", (obj,)):
+            if id(candidate) in by_id:
+                return by_id[id(candidate)]
         return None
 
     def plugins(self) -> Iterator[PluginInfo]:

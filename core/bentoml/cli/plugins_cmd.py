@@ -25,10 +25,10 @@ def plugins(output: str) -> None:
     rows = []
     for p in infos:
         registers = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in p.registers.items())
-        rows.append([p.distribution, p.version or "-", p.plugin, registers or "-"])
+        rows.append([p.distribution, p.version or "-", p.plugin.rpartition(":")[2], registers or "-"])
     for f in registry.failures:
-        rows.append([f.distribution, "-", f.plugin, f"FAILED: {f.error}"])
-    echo_table(["DISTRIBUTION", "VERSION", "PLUGIN", "REGISTERS"], rows)
+        rows.append([f.distribution, "-", f.plugin.rpartition(":")[2], f"FAILED: {f.error}"])
+    echo_table(["DISTRIBUTION", "VERSION", "ENTRY_POINT", "REGISTERS"], rows)
 
 
 COMMANDS = [plugins]

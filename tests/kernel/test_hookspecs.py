@@ -1,0 +1,34 @@
+"""The hook specs are the kernel's only extension points: named, documented, registration style."""
+import inspect
+
+import pluggy
+
+from bentoml import hookspecs
+
+
+def test_project_name_is_the_entry_point_group():
+    assert hookspecs.NAME == "bentoml"
+    assert isinstance(hookspecs.hookimpl, pluggy.HookimplMarker)
+    assert isinstance(hookspecs.hookspec, pluggy.HookspecMarker)
+
+
+def test_every_registration_hook_is_a_documented_spec():
+    kinds = set(hookspecs.REGISTRATION_HOOKS)
+    assert kinds == {"artifacts", "input_adapters", "output_adapters", "storage_backends", "deployers"}
+    for kind, hook_name in hookspecs.REGISTRATION_HOOKS.items():
+        func = getattr(hookspecs, hook_name)
+        assert hasattr(func, "bentoml_spec"), f"{hook_name} is not marked @hookspec"
+        doc = inspect.getdoc(func) or ""
+        assert doc.strip(), f"{hook_name} has no docstring"
+        assert ":param register:" in doc, f"{hook_name}'s docstring does not document register"
+        assert list(inspect.signature(func).parameters) == ["register"]
+
+
+def test_no_unlisted_hookspecs():
+    specs = {name for name, obj in vars(hookspecs).items() if hasattr(obj, "bentoml_spec")}
+    assert specs == set(hookspecs.REGISTRATION_HOOKS.values())
+
+
+def test_module_docstring_shows_a_complete_plugin():
+    doc = hookspecs.__doc__
+    assert "@hookimpl" in doc and "[project.entry-points.bentoml]" in doc

@@ -120,7 +120,8 @@ def _tier(lines: Iterable[str], source: str) -> Dict[str, str]:
             continue
         key, text = _parse(line, source)
         key = key or text
-        if key in entries and Requirement(entries[key]).specifier != Requirement(text).specifier:
+        if (key in entries and not text.startswith("-")
+                and Requirement(entries[key]).specifier != Requirement(text).specifier):
             raise DependencyConflict(f"{source} asks for {entries[key]!r} and {text!r}; keep one")
         entries[key] = text
     return entries
@@ -147,8 +148,10 @@ def merge_requirements(inferred: Dict[str, str], requirements_txt: List[str],
                         "(the installed kernel/plugin that saved it); remove that requirement")
                 continue
             merged[key] = text
-    options = [t for k, t in merged.items() if k == t and t.startswith("-")]
-    return options + sorted((t for k, t in merged.items() if k != t), key=str.lower)
+    # Option lines (``--find-links x``) are keyed by their text; a bare name (``requests``)
+    # is keyed by itself too, so tell them apart by the leading dash.
+    options = [t for t in merged.values() if t.startswith("-")]
+    return options + sorted((t for t in merged.values() if not t.startswith("-")), key=str.lower)
 
 
 def read_requirements_file(path: str) -> List[str]:

@@ -12,6 +12,7 @@ together with its files.
 """
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
@@ -70,7 +71,8 @@ class Repository:
                 raise RepositoryError(f"{name}:{version} already exists in the repository")
             version = new_version()
         uri = None
-        tmp = tempfile.mkdtemp(prefix="save-", dir=self._tmp_dir())
+        # Named after the reservation, so cleanup_interrupted finds it if this process dies.
+        tmp = tempfile.mkdtemp(prefix=f"save-{name}-{version}-", dir=self._tmp_dir())
         try:
             local = save_to_dir(service, os.path.join(tmp, "bundle"), version=version)
             config = BundleConfig.load(local)
@@ -102,6 +104,8 @@ class Repository:
                 logger.warning("could not remove files of %s:%s: %s", row["name"], row["version"], exc)
                 continue
             self.metadata.delete(row["name"], row["version"])
+            for tmp in glob.glob(os.path.join(self.home, "tmp", f"save-{row['name']}-{row['version']}-*")):
+                shutil.rmtree(tmp, ignore_errors=True)
 
     # -- reading -------------------------------------------------------------------
     def get(self, tag: str) -> BundleRecord:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
@@ -72,7 +73,8 @@ def _owner() -> str:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # journal_mode=WAL is set once, in _init_schema, only after the database proved to be
+    # ours: switching it rewrites the file header of a database written by another program.
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
@@ -91,24 +93,34 @@ class MetadataStore:
         self._init_schema()
 
     def _init_schema(self) -> None:
+        deadline = time.monotonic() + 10.0
         try:
-            tables = set(sa.inspect(self.engine).get_table_names())
-            if tables and "bentoml_meta" not in tables:
-                raise RepositoryError(
-                    f"the metadata database {self.url} was written by another program "
-                    f"(tables: {', '.join(sorted(tables))}); bentoml will not migrate or change it. "
-                    "Move it away or set BENTOML_HOME to another directory.")
-            if not tables:
+            while True:
+                tables = set(sa.inspect(self.engine).get_table_names())
+                if tables - set(_md.tables):
+                    raise RepositoryError(
+                        f"the metadata database {self.url} was written by another program "
+                        f"(tables: {', '.join(sorted(tables))}); bentoml will not migrate or change it. "
+                        "Move it away or set BENTOML_HOME to another directory.")
+                if not tables:
+                    try:
+                        _md.create_all(self.engine)
+                        with self.engine.begin() as conn:
+                            conn.execute(meta_table.insert(), [
+                                {"key": "application", "value": APPLICATION},
+                                {"key": "schema_version", "value": SCHEMA_VERSION}])
+                    except (OperationalError, IntegrityError):
+                        pass  # another process created it at the same moment; checked below
                 try:
-                    _md.create_all(self.engine)
-                    with self.engine.begin() as conn:
-                        conn.execute(meta_table.insert(), [
-                            {"key": "application", "value": APPLICATION},
-                            {"key": "schema_version", "value": SCHEMA_VERSION}])
-                except (OperationalError, IntegrityError):
-                    pass  # another process created it at the same moment; checked below
-            with self.engine.connect() as conn:
-                meta = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+                    with self.engine.connect() as conn:
+                        meta = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+                except OperationalError:  # no such table (yet)
+                    meta = {}
+                # Another process may be creating the schema right now (its tables exist
+                # before its meta rows): wait for it rather than calling it foreign.
+                if meta.get("application") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
         except DatabaseError as exc:
             raise RepositoryError(
                 f"cannot open the metadata database {self.url}: {exc.orig}. If it was written by "
@@ -119,6 +131,12 @@ class MetadataStore:
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise RepositoryError(f"the metadata database {self.url} has schema "
                                   f"{meta.get('schema_version')}; this bentoml reads {SCHEMA_VERSION}")
+        if self.engine.dialect.name == "sqlite":  # concurrent readers and one writer
+            try:
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            except OperationalError:  # busy: a later process switches it; busy_timeout copes meanwhile
+                pass
 
     # -- writes ---------------------------------------------------------------
     def insert_pending(self, name: str, version: str, uri: str, uri_type: str) -> bool:

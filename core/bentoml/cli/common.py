@@ -55,6 +55,12 @@ class BentoMLGroup(click.Group):
         except (BentoMLException, ImportError) as exc:
             logger.debug("command failed", exc_info=True)
             raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug or an environment problem: still no traceback dump
+            logger.debug("command failed", exc_info=True)
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
 
 
 OUTPUT_FORMATS = click.Choice(["table", "wide", "json", "yaml"])

@@ -15,11 +15,28 @@ from bentoml.exceptions import BentoMLException
 logger = logging.getLogger("bentoml")
 
 
+_tracebacks = {"show": False}
+
+
+def show_tracebacks() -> None:
+    """Keep tracebacks in log records (servers log them; other commands only with --debug)."""
+    _tracebacks["show"] = True
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    if record.exc_info and not _tracebacks["show"]:
+        exc = record.exc_info[1]
+        record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc} (--debug shows the traceback)"
+        record.args, record.exc_info, record.exc_text = (), None, None
+    return True
+
+
 def configure_logging(level: int) -> None:
     root = logging.getLogger("bentoml")
     if not any(getattr(h, "_bentoml_cli", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(_one_line)
         handler._bentoml_cli = True  # type: ignore[attr-defined]
         root.addHandler(handler)
         root.propagate = False
@@ -33,6 +50,7 @@ def _set_quiet(ctx: click.Context, _param: Any, value: bool) -> None:
 
 def _set_verbose(ctx: click.Context, _param: Any, value: bool) -> None:
     if value:
+        show_tracebacks()
         configure_logging(logging.DEBUG)
 
 

@@ -49,7 +49,7 @@ class SklearnModelArtifact(BentoServiceArtifact):
     def _pack(self, obj: Any) -> Any:
         # Duck typing first: it needs no sklearn import and admits xgboost/lightgbm
         # wrappers that follow the estimator API without subclassing BaseEstimator.
-        if callable(getattr(obj, "predict", None)):
+        if not isinstance(obj, type) and callable(getattr(obj, "predict", None)):
             return obj
         try:
             from sklearn.base import BaseEstimator
@@ -57,10 +57,12 @@ class SklearnModelArtifact(BentoServiceArtifact):
             BaseEstimator = ()  # type: ignore[assignment]
         if isinstance(obj, BaseEstimator):  # transformers have no predict but are estimators
             return obj
+        what = obj if isinstance(obj, type) else type(obj)
+        hint = " (the class itself; pass a fitted instance)" if isinstance(obj, type) else ""
         raise InvalidArgument(
             f"SklearnModelArtifact {self.name!r} packs a scikit-learn estimator "
             f"(sklearn.base.BaseEstimator, or an object with a predict method); "
-            f"got {type(obj).__module__}.{type(obj).__qualname__}")
+            f"got {what.__module__}.{what.__qualname__}{hint}")
 
     def _save(self, obj: Any, path: str) -> None:
         import joblib

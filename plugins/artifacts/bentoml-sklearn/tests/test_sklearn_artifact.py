@@ -73,3 +73,14 @@ def test_quickstart_prediction_from_values_dataframe():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert model.predict(df).tolist() == [0]
+
+
+def test_estimator_class_instead_of_instance_is_rejected():
+    """Packing the class ``svm.SVC`` (it has a ``predict`` attribute) names the mistake."""
+    from sklearn import svm
+
+    from bentoml.exceptions import InvalidArgument
+    from bentoml_sklearn import SklearnModelArtifact
+
+    with pytest.raises(InvalidArgument, match="sklearn.svm._classes.SVC .*pass a fitted instance"):
+        SklearnModelArtifact("model").pack(svm.SVC)

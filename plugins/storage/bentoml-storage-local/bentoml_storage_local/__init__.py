@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 import uuid
 from typing import Optional
 from urllib.parse import urlparse
@@ -21,6 +22,8 @@ from bentoml.repository.storage import StorageBackend
 __all__ = ["LocalStorage"]
 
 _STAGING = ".staging"
+# A copy into staging takes seconds; one untouched this long belongs to a killed save.
+_STALE_STAGING_SECONDS = 3600.0
 
 
 def _fs():
@@ -79,6 +82,18 @@ class LocalStorage(StorageBackend):
                 f"the repository directory {self.base_url} is not writable by this user; "
                 "fix its permissions or point $BENTOML_HOME elsewhere")
 
+    def _remove_stale_staging(self, max_age: float = _STALE_STAGING_SECONDS) -> None:
+        """Remove staging copies left by saves killed mid-copy (live copies are younger)."""
+        root = os.path.join(self.base_url, _STAGING)
+        now = time.time()
+        for entry in os.listdir(root) if os.path.isdir(root) else []:
+            path = os.path.join(root, entry)
+            try:
+                if now - os.stat(path).st_mtime > max_age:
+                    shutil.rmtree(path, ignore_errors=True)
+            except FileNotFoundError:
+                pass
+
     def put_dir(self, local_dir: str, name: str, version: str) -> str:
         if not os.path.isdir(local_dir):
             raise RepositoryError(f"{local_dir} is not a directory")
@@ -86,6 +101,7 @@ class LocalStorage(StorageBackend):
         if os.path.exists(target):
             raise RepositoryError(f"{name}:{version} is already stored at {target}; versions are never overwritten")
         self.check_writable()
+        self._remove_stale_staging()
         staging = os.path.join(self.base_url, _STAGING, uuid.uuid4().hex)
         try:
             _copy_tree(_fs(), os.path.abspath(local_dir), staging)

@@ -1,4 +1,5 @@
 import os
+import time
 import stat
 
 import pytest
@@ -114,3 +115,23 @@ def test_failed_copy_leaves_nothing(tmp_path, monkeypatch):
         backend.put_dir(str(bundle(tmp_path)), "Svc", "1")
     assert not backend.exists("Svc/1")
     assert os.listdir(tmp_path / "repo" / ".staging") == []
+
+
+def test_stale_staging_copies_are_removed_by_the_next_save(tmp_path):
+    """A staging copy left by a killed save is removed once it is old; a fresh one is kept."""
+    from bentoml_storage_local import LocalStorage
+
+    backend = LocalStorage(str(tmp_path / "repo"))
+    stale = tmp_path / "repo" / ".staging" / "killed"
+    fresh = tmp_path / "repo" / ".staging" / "in-progress"
+    for d in (stale, fresh):
+        d.mkdir(parents=True)
+        (d / "file").write_text("x")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    src = tmp_path / "bundle"
+    src.mkdir()
+    (src / "bentoml.yml").write_text("x")
+    backend.put_dir(str(src), "Svc", "1")
+    assert not stale.exists()
+    assert fresh.exists()

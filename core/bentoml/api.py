@@ -34,10 +34,12 @@ class APISpec:
     mb_max_batch_size: Optional[int]
     mb_max_latency: Optional[float]
     doc: str
+    mb_fixed_batch_size: Optional[int] = None
 
 
 def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[str],
-                  mb_max_batch_size: Optional[int], mb_max_latency: Optional[float]) -> APISpec:
+                  mb_max_batch_size: Optional[int], mb_max_latency: Optional[float],
+                  mb_fixed_batch_size: Optional[int] = None) -> APISpec:
     name = api_name or func.__name__
     if not _API_NAME.match(name):
         raise InvalidArgument(f"API name {name!r} must be a Python identifier")
@@ -52,11 +54,12 @@ def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[st
     output = JsonOutput() if output is None else output
     if not isinstance(output, OutputAdapter):
         raise InvalidArgument(f"@api(output=...) must be an OutputAdapter instance, got {output!r}")
-    for key, value in (("mb_max_batch_size", mb_max_batch_size), ("mb_max_latency", mb_max_latency)):
+    for key, value in (("mb_max_batch_size", mb_max_batch_size), ("mb_max_latency", mb_max_latency),
+                       ("mb_fixed_batch_size", mb_fixed_batch_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
             raise InvalidArgument(f"@api({key}=...) must be a positive number, got {value!r}")
     doc = (func.__doc__ or "").strip() or "BentoService API"
-    return APISpec(name, input, output, mb_max_batch_size, mb_max_latency, doc)
+    return APISpec(name, input, output, mb_max_batch_size, mb_max_latency, doc, mb_fixed_batch_size)
 
 
 class InferenceAPI:

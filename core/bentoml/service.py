@@ -105,12 +105,13 @@ def artifacts(artifact_list: Sequence[BentoServiceArtifact]) -> Callable[[type],
 
 def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[str] = None,
         mb_max_batch_size: Optional[int] = None, mb_max_latency: Optional[float] = None,
-        **legacy: Any) -> Callable[[Callable], Callable]:
+        mb_fixed_batch_size: Optional[int] = None, **legacy: Any) -> Callable[[Callable], Callable]:
     """Declare a method as an API: ``@bentoml.api(input=DataframeInput())``.
 
     The method keeps working as a plain method (``svc.predict(data)``); the
     server and the CLI call it with a batch built by the input adapter.
-    ``mb_max_batch_size`` and ``mb_max_latency`` (ms) bound micro-batching.
+    ``mb_max_batch_size`` and ``mb_max_latency`` (ms) bound micro-batching;
+    ``mb_fixed_batch_size`` pads every batch to that size (models with static shapes).
     """
     if legacy:
         raise InvalidArgument(f"@api() got unexpected options: {', '.join(sorted(legacy))}")
@@ -123,7 +124,7 @@ def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[st
 
     def decorator(func: Callable) -> Callable:
         func._bento_api_spec = make_api_spec(func, input, output, api_name,
-                                             mb_max_batch_size, mb_max_latency)
+                                             mb_max_batch_size, mb_max_latency, mb_fixed_batch_size)
         return func
 
     return decorator
@@ -163,6 +164,7 @@ class BentoService:
         self._artifacts = ArtifactCollection([a.fresh_copy() for a in type(self)._bento_artifacts])
         self._version: Optional[str] = None
         self._bundle_path: Optional[str] = None
+        self._artifacts_dir: Optional[str] = None
         self._apis = {name: InferenceAPI(self, spec, type(self)._bento_api_funcs[name])
                       for name, spec in type(self)._bento_api_specs.items()}
 

@@ -45,6 +45,7 @@ class APIConfig:
     output_config: Dict[str, Any] = attrs.field(factory=dict)
     mb_max_batch_size: Optional[int] = None
     mb_max_latency: Optional[float] = None
+    mb_fixed_batch_size: Optional[int] = None
 
 
 @attrs.define

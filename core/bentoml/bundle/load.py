@@ -14,10 +14,11 @@ import importlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Dict, Iterator, List
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional
 
 import importlib_metadata
 
+from bentoml.artifact import BentoServiceArtifact
 from bentoml.bundle.config import BUNDLE_CONFIG_FILE, BundleConfig
 from bentoml.bundle.save import ARTIFACTS_DIR, SOURCE_DIR
 from bentoml.exceptions import BundleError, MissingPlugin
@@ -48,8 +49,12 @@ def _check_providers(config: BundleConfig, where: str) -> None:
 
 
 @contextlib.contextmanager
-def _bundle_modules(src_dir: str, local_modules: List[str]) -> Iterator[None]:
-    """Import the bundle's local modules from ``src_dir``, then hide them again."""
+def _bundle_modules(src_dir: str, local_modules: List[str], keep: bool = False) -> Iterator[None]:
+    """Import the bundle's local modules from ``src_dir``, then hide them again.
+
+    ``keep`` leaves them importable (a server process hosts one bundle, and user
+    code may import its local modules lazily at request time).
+    """
     with _import_lock:
         stashed = {name: sys.modules.pop(name) for name in local_modules if name in sys.modules}
         sys.path.insert(0, src_dir)
@@ -57,10 +62,11 @@ def _bundle_modules(src_dir: str, local_modules: List[str]) -> Iterator[None]:
         try:
             yield
         finally:
-            sys.path.remove(src_dir)
-            for name in local_modules:
-                sys.modules.pop(name, None)
-            sys.modules.update(stashed)
+            if not keep:
+                sys.path.remove(src_dir)
+                for name in local_modules:
+                    sys.modules.pop(name, None)
+                sys.modules.update(stashed)
 
 
 def bundle_data_dir(path: str, config: BundleConfig) -> str:
@@ -69,8 +75,14 @@ def bundle_data_dir(path: str, config: BundleConfig) -> str:
     return package if os.path.isdir(os.path.join(package, ARTIFACTS_DIR)) else path
 
 
-def load_from_dir(path: str) -> "BentoService":
-    """Load the bundle at ``path`` (a bundle directory or its installed package)."""
+def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArtifact], bool]] = None,
+                  keep_modules: bool = False) -> "BentoService":
+    """Load the bundle at ``path`` (a bundle directory or its installed package).
+
+    :param artifact_filter: load only the artifacts it accepts now; the others
+        with :func:`load_remaining_artifacts` later (after a server's fork).
+    :param keep_modules: leave the bundle's modules importable afterwards.
+    """
     from bentoml.service import BentoService
 
     path = os.path.abspath(os.path.expanduser(path))
@@ -80,7 +92,7 @@ def load_from_dir(path: str) -> "BentoService":
     _check_providers(config, path)
     data_dir = bundle_data_dir(path, config)
     src_dir = os.path.join(data_dir, SOURCE_DIR)
-    with _bundle_modules(src_dir, config.service.local_modules):
+    with _bundle_modules(src_dir, config.service.local_modules, keep=keep_modules):
         try:
             module = importlib.import_module(config.service.module)
         except ImportError as exc:
@@ -99,10 +111,19 @@ def load_from_dir(path: str) -> "BentoService":
             raise BundleError(f"bundle {path} is inconsistent: the class declares artifacts "
                               f"{declared}, bentoml.yml records {recorded}")
         # Unpickling may need the bundle's modules, so it happens while they are importable.
+        service._artifacts_dir = os.path.join(data_dir, ARTIFACTS_DIR)
         for artifact in service.artifacts:
-            artifact.load(os.path.join(data_dir, ARTIFACTS_DIR))
+            if artifact_filter is None or artifact_filter(artifact):
+                artifact.load(service._artifacts_dir)
     service._version, service._bundle_path = config.version, path
     return service
+
+
+def load_remaining_artifacts(service: "BentoService") -> None:
+    """Load the artifacts ``load_from_dir(artifact_filter=...)`` left out."""
+    for artifact in service.artifacts:
+        if not artifact.is_packed:
+            artifact.load(service._artifacts_dir)
 
 
 def load(bento: str) -> "BentoService":

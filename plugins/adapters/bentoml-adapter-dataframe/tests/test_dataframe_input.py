@@ -19,10 +19,18 @@ def req(body, headers=JSON):
     return HTTPRequest(body.encode() if isinstance(body, str) else body, headers)
 
 
+class Parsed:
+    """A parsed task seen as the API sees it: ``data`` is the batch of this one task."""
+
+    def __init__(self, adapter, task):
+        self.task, self.count = task, task.count
+        self.data = adapter.batch([task])
+
+
 def parse(adapter, body, headers=JSON):
     task = adapter.from_http_request(req(body, headers))
     assert task.error is None, task.error
-    return task
+    return Parsed(adapter, task)
 
 
 def error_of(adapter, body, headers=JSON):
@@ -140,7 +148,8 @@ def test_typ_series():
     adapter = DataframeInput(typ="series")
     task = parse(adapter, [1, 2, 3])
     assert isinstance(task.data, pd.Series) and task.count == 3
-    assert parse(adapter, {"x": 1, "y": 2}).data.to_dict() == {"x": 1, "y": 2}
+    # one request keeps its labels; a batch renumbers rows (ignore_index), as for frames
+    assert parse(adapter, {"x": 1, "y": 2}).task.data.to_dict() == {"x": 1, "y": 2}
     batch = adapter.batch([task, parse(adapter, "v\n4\n5\n", CSV)])
     assert isinstance(batch, pd.Series) and batch.tolist() == [1, 2, 3, 4, 5]
 
@@ -193,3 +202,21 @@ def test_schema_examples_parse_for_every_option(adapter):
         body = entry["example"] if isinstance(entry["example"], str) and media_type == "text/csv" \
             else json.dumps(entry["example"])
         parse(adapter, body, {"Content-Type": media_type})
+
+
+@pytest.mark.parametrize("bodies", [
+    [[[1, 2.5]], [[3, 4]], [[5, 6], [7, 8]]],
+    [[{"a": 1, "b": "x"}], [{"a": 2.5, "b": "y"}, {"a": 3, "b": None}]],
+    [[{"a": 1, "b": 2}], [{"b": 3, "a": 4}]],  # other key order: falls back to frames
+    [[[1, 2]], {"columns": [0, 1], "data": [[3, 4]]}, [[5, 6]]],
+])
+def test_batch_equals_concatenated_frames(bodies):
+    """Rows kept as lists until the batch give the frame pandas would build per request."""
+    adapter = DataframeInput()
+    tasks = [adapter.from_http_request(req(b)) for b in bodies]
+    expected = pd.concat([pd.DataFrame(b["data"], columns=b["columns"]) if isinstance(b, dict) else pd.DataFrame(b)
+                          for b in bodies], ignore_index=True)
+    if list(expected.columns) == ["a", "b"] and bodies[-1] == [{"b": 3, "a": 4}]:
+        expected = expected[["a", "b"]]
+    pd.testing.assert_frame_equal(adapter.batch(tasks), expected)
+    assert [t.count for t in tasks] == [len(b["data"]) if isinstance(b, dict) else len(b) for b in bodies]

@@ -1,0 +1,68 @@
+"""``GET /``: the service's docs page with an embedded Swagger UI that works offline.
+
+The Swagger UI files come from the ``flask-swagger-ui`` package's own copy
+(served under ``/docs/``), never from a CDN.
+"""
+from __future__ import annotations
+
+import html
+import inspect
+import os
+from typing import TYPE_CHECKING
+
+from flask import Flask, Response, abort, send_from_directory
+
+if TYPE_CHECKING:
+    from bentoml.service import BentoService
+
+
+def _swagger_dist() -> str:
+    import flask_swagger_ui
+
+    return os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{title}</title>
+  <link rel="stylesheet" href="docs/swagger-ui.css">
+  <style>body {{ margin: 0; font-family: sans-serif; }} header {{ padding: 1em 2em; }}
+  header pre {{ white-space: pre-wrap; }}</style>
+</head>
+<body>
+  <header>
+    <h1>{title}</h1>
+    <pre class="service-doc">{doc}</pre>
+    <ul class="api-list">{apis}</ul>
+  </header>
+  <div id="swagger-ui"></div>
+  <script src="docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({{url: "docs.json", dom_id: "#swagger-ui", deepLinking: true}});
+  </script>
+</body>
+</html>
+"""
+
+
+def register_docs_routes(app: Flask, service: "BentoService") -> None:
+    dist = _swagger_dist()
+    apis = "".join(
+        f"<li><code>POST /{html.escape(api.name)}</code> ({html.escape(api.input_adapter.input_type)}): "
+        f"{html.escape(api.doc)}</li>" for api in service.inference_apis)
+    page = _PAGE.format(
+        title=html.escape(f"{service.name} {service.version or ''}".strip()),
+        doc=html.escape(inspect.getdoc(type(service)) or f"BentoService {service.name}"),
+        apis=apis)
+
+    @app.route("/")
+    def index() -> Response:
+        return Response(page, mimetype="text/html")
+
+    @app.route("/docs/<path:filename>")
+    def swagger_asset(filename: str) -> Response:
+        if filename.endswith(".map"):
+            abort(404)
+        return send_from_directory(dist, filename, max_age=3600)

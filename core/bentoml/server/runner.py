@@ -1,0 +1,209 @@
+"""Running the app: one waitress process, or a master that pre-forks workers.
+
+With ``workers > 1`` the master loads the bundle and its fork-safe artifacts,
+binds the listening socket, freezes the garbage collector's view of what it
+loaded (so workers share those pages instead of copying them) and forks. Each
+worker loads the artifacts that are not fork-safe (TensorFlow, XGBoost's
+OpenMP, H2O's client), builds the app, and serves the shared socket with
+waitress.  Nothing that starts a thread, opens a database connection or starts
+a dispatcher runs before the fork.
+
+SIGTERM (and SIGINT) stop gracefully everywhere: stop accepting, let in-flight
+requests finish (bounded by ``timeout``), exit 0.  The master forwards the
+signal to its workers, replaces a worker that dies unexpectedly, and exits when
+all have stopped.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+from bentoml.exceptions import BentoMLException
+from bentoml.server.config import ServerConfig
+from bentoml.server.metrics import MULTIPROC_ENV, mark_worker_dead
+
+logger = logging.getLogger("bentoml.server")
+
+
+def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BentoMLException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+def _load(bundle_path: str, fork_safe_only: bool):
+    from bentoml.bundle.load import load_from_dir
+
+    keep = (lambda artifact: artifact.fork_safe) if fork_safe_only else None
+    return load_from_dir(bundle_path, artifact_filter=keep, keep_modules=True)
+
+
+def _announce(service, config: ServerConfig, sock: socket.socket, workers: int) -> None:
+    host, port = sock.getsockname()[:2]
+    mode = "micro-batching" if config.enable_microbatch else "no batching"
+    shown = f"[{host}]" if ":" in host else host
+    # Tests and scripts read the port from this line when --port 0 picks one.
+    print(f"Serving {service.name}:{service.version} on http://{shown}:{port} "
+          f"({workers} worker{'s' if workers != 1 else ''}, {mode}) (Press CTRL+C to quit)",
+          file=sys.stderr, flush=True)
+
+
+def _pending_output(channel_map: dict) -> bool:
+    return any(getattr(ch, "total_outbufs_len", 0) or getattr(ch, "requests", None)
+               for ch in list(channel_map.values()))
+
+
+def run_worker(service, config: ServerConfig, sock: socket.socket) -> int:
+    """Serve ``sock`` in this process until SIGTERM/SIGINT; returns the exit code."""
+    from waitress import wasyncore
+    from waitress.server import create_server
+
+    from bentoml.bundle.load import load_remaining_artifacts
+    from bentoml.server.app import create_app
+
+    load_remaining_artifacts(service)
+    app = create_app(service, config)
+    parts = app.extensions["bentoml"]
+    server = create_server(
+        app, sockets=[sock], threads=config.threads, connection_limit=config.connection_limit,
+        backlog=config.backlog, max_request_body_size=config.max_request_size,
+        channel_timeout=max(config.timeout, 30), ident=f"bentoml {service.name}",
+        clear_untrusted_proxy_headers=True, asyncore_use_poll=True)
+    channel_map = getattr(server, "map", None) or getattr(server, "_map")
+    stop = {"at": None}
+
+    def on_signal(signum, _frame):
+        if stop["at"] is None:
+            stop["at"] = time.monotonic()
+            logger.info("worker %d: stopping (signal %d), finishing in-flight requests", os.getpid(), signum)
+            for listener in [ch for ch in list(channel_map.values()) if getattr(ch, "accepting", False)]:
+                listener.del_channel()  # stop accepting; the socket itself stays with the master
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        while True:
+            wasyncore.loop(timeout=0.2, use_poll=True, map=channel_map, count=1)
+            if stop["at"] is not None:
+                idle = parts["in_flight"].count == 0 and not _pending_output(channel_map)
+                if idle or time.monotonic() - stop["at"] > config.timeout:
+                    break
+    finally:
+        for handler in parts["handlers"].values():
+            if handler.dispatcher is not None:
+                handler.dispatcher.close(timeout=5)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+    return 0
+
+
+def serve(bundle_path: str, config: ServerConfig) -> int:
+    """Serve a bundle with ``config``; returns the process exit code."""
+    if config.workers <= 1:
+        service = _load(bundle_path, fork_safe_only=False)
+        sock = bind_socket(config.host, config.port, config.backlog)
+        _announce(service, config, sock, 1)
+        return run_worker(service, config, sock)
+    return _Master(bundle_path, config).run()
+
+
+class _Master:
+    """Pre-forks ``config.workers`` workers over one socket and keeps them running."""
+
+    def __init__(self, bundle_path: str, config: ServerConfig):
+        self.bundle_path = bundle_path
+        self.config = config
+        self.children: Dict[int, int] = {}  # pid -> worker index
+        self.stopping = False
+        self.crashes: List[float] = []
+
+    def run(self) -> int:
+        metrics_dir = tempfile.mkdtemp(prefix="bentoml-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir  # before any worker imports prometheus_client
+        try:
+            service = _load(self.bundle_path, fork_safe_only=True)
+            sock = bind_socket(self.config.host, self.config.port, self.config.backlog)
+            _announce(service, self.config, sock, self.config.workers)
+            gc.collect()
+            gc.freeze()  # objects loaded so far stay shared with the workers (copy-on-write)
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+            for index in range(self.config.workers):
+                self._spawn(service, sock, index)
+            return self._supervise(service, sock)
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    def _spawn(self, service, sock: socket.socket, index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                code = run_worker(service, self.config, sock)
+            except BaseException:
+                logger.exception("worker %d failed", os.getpid())
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self.children[pid] = index
+
+    def _on_signal(self, signum, _frame) -> None:
+        if not self.stopping:
+            self.stopping = True
+            logger.info("stopping %d workers (signal %d)", len(self.children), signum)
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def _supervise(self, service, sock: socket.socket) -> int:
+        status_code = 0
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            index = self.children.pop(pid, None)
+            mark_worker_dead(pid)
+            if index is None or self.stopping:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            logger.error("worker %d exited unexpectedly (code %d); starting a new one", pid, code)
+            now = time.monotonic()
+            self.crashes = [t for t in self.crashes if now - t < 60] + [now]
+            if len(self.crashes) > 5 * self.config.workers:
+                logger.error("workers keep crashing; giving up")
+                self._on_signal(signal.SIGTERM, None)
+                status_code = 1
+                continue
+            self._spawn(service, sock, index)
+        sock.close()
+        return status_code
+
+
+def production_config(**options) -> ServerConfig:
+    """Options from the CLI over ``BENTOML_*`` environment variables over defaults."""
+    from bentoml.server.config import env_defaults
+
+    values = env_defaults()
+    values.update({k: v for k, v in options.items() if v is not None})
+    return ServerConfig(**values)
+

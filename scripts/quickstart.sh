@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (SQLite + local files under $BENTOML_HOME):
 # create .venv with the kernel and plugins (editable), train the spec's iris SVC,
-# save it as a Bento, list it, and predict through the CLI.
+# save it as a Bento, list it, predict through the CLI, then serve it and answer
+# a request with curl. The server stays up until Ctrl+C (QUICKSTART_NO_WAIT=1
+# stops it after the curl instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -24,3 +26,40 @@ echo "==> bentoml list" >&2
 bentoml list
 echo "==> bentoml run IrisClassifier:latest predict --input='[[5.1, 3.5, 1.4, 0.2]]'" >&2
 bentoml run IrisClassifier:latest predict --input='[[5.1, 3.5, 1.4, 0.2]]'
+PORT=${PORT:-5000}
+if ! command -v curl >/dev/null; then  # a machine with only Python: a stand-in for curl
+    curl() { python - "$@" <<'PY'
+import sys, urllib.request
+args, data, url = sys.argv[1:], None, None
+headers = {}
+i = 0
+while i < len(args):
+    a = args[i]
+    if a == "-d": data = args[i + 1].encode(); i += 1
+    elif a == "-H": k, _, v = args[i + 1].partition(":"); headers[k] = v.strip(); i += 1
+    elif a == "-X": i += 1
+    elif not a.startswith("-"): url = a
+    i += 1
+try:
+    sys.stdout.write(urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=5).read().decode())
+except Exception:
+    sys.exit(22)
+PY
+    }
+fi
+echo "==> bentoml serve-gunicorn IrisClassifier:latest --enable-microbatch --workers=2 --port=$PORT" >&2
+bentoml serve-gunicorn IrisClassifier:latest --enable-microbatch --workers=2 --port="$PORT" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+for _ in $(seq 1 120); do
+    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
+    kill -0 $server 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
+    sleep 0.5
+done
+echo "==> curl -X POST http://127.0.0.1:$PORT/predict -H 'Content-Type: application/json' -d '[[5.1, 3.5, 1.4, 0.2]]'" >&2
+curl -sf -X POST "http://127.0.0.1:$PORT/predict" -H 'Content-Type: application/json' -d '[[5.1, 3.5, 1.4, 0.2]]'
+echo
+if [ -z "${QUICKSTART_NO_WAIT:-}" ]; then
+    echo "==> serving on http://127.0.0.1:$PORT (docs at /, Ctrl+C to stop)" >&2
+    wait $server
+fi

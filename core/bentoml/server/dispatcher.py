@@ -134,11 +134,27 @@ class MicroBatchDispatcher:
                                                 daemon=True)
                 self._thread.start()
             self._cond.notify()
-        # Queued tasks are expired by the dispatcher at their deadline; a task in a
-        # running batch waits for the batch, bounded by run_timeout.
-        if pending.done.wait(self.max_latency + self.run_timeout):
+        # A task still queued at its deadline (e.g. behind a long batch) is answered
+        # 503 then, not when the batch in its way ends; a task in a running batch
+        # waits for the batch, bounded by run_timeout.
+        if pending.done.wait(self.max_latency):
+            return pending.result  # type: ignore[return-value]
+        with self._cond:
+            try:
+                self._queue.remove(pending)
+            except ValueError:
+                pass  # taken into a batch (or expired) meanwhile
+            else:
+                return self._over_budget(pending)
+        if pending.done.wait(self.run_timeout):
             return pending.result  # type: ignore[return-value]
         return _unavailable(f"not answered within {self.max_latency * 1000 + self.run_timeout * 1000:.0f} ms")
+
+    def _over_budget(self, pending: _Pending) -> InferenceResult:
+        waited = (time.monotonic() - pending.arrived) * 1000
+        return _unavailable(
+            f"could not be served within the latency budget mb_max_latency="
+            f"{self.max_latency * 1000:.0f} ms (waited {waited:.0f} ms; the server is overloaded)")
 
     def _note_arrival(self, now: float) -> None:
         if self._last_arrival is not None:
@@ -166,7 +182,12 @@ class MicroBatchDispatcher:
             self._cond.wait(until - now)
             now = time.monotonic()
         expired = []
-        while self._queue and self._queue[0].deadline < now + self.cost.estimate(1):
+        # Refuse the head when its deadline has passed, or when it is predicted to miss
+        # it and others wait behind it.  A lone task is always run: refusing it spares
+        # no one, and running it keeps the cost model current (one slow call, such as
+        # a model's warm-up, must not make every later request 503).
+        while self._queue and (self._queue[0].deadline <= now or (
+                len(self._queue) > 1 and self._queue[0].deadline < now + self.cost.estimate(1))):
             expired.append(self._queue.popleft())
         n = min(len(self._queue), self.max_batch_size)
         # Cut the batch to what still finishes within the oldest request's budget.
@@ -183,10 +204,7 @@ class MicroBatchDispatcher:
                     return
                 batch, expired = self._take_batch()
             for pending in expired:
-                waited = (time.monotonic() - pending.arrived) * 1000
-                pending.finish(_unavailable(
-                    f"could not be served within the latency budget mb_max_latency="
-                    f"{self.max_latency * 1000:.0f} ms (waited {waited:.0f} ms; the server is overloaded)"))
+                pending.finish(self._over_budget(pending))
             if batch:
                 self._execute(batch)
 

@@ -24,7 +24,7 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from bentoml.exceptions import BentoMLException
 from bentoml.server.config import ServerConfig
@@ -69,8 +69,41 @@ def _pending_output(channel_map: dict) -> bool:
                for ch in list(channel_map.values()))
 
 
-def run_worker(service, config: ServerConfig, sock: socket.socket) -> int:
-    """Serve ``sock`` in this process until SIGTERM/SIGINT; returns the exit code."""
+def _json_error_channel():
+    """waitress's channel, answering its own errors (413 from Content-Length alone,
+    malformed HTTP) like the app does: a JSON ``{"error": ...}`` with ``X-Request-Id``."""
+    import json
+    import uuid
+
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    from bentoml.server.app import _REQUEST_ID
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self):
+            error = self.request.error
+            incoming = (self.request.headers or {}).get("X_REQUEST_ID", "")
+            request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            body = json.dumps({"error": f"{error.reason}: {error.body}"}).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.extend([("Content-Type", "application/json"),
+                                          ("X-Request-Id", request_id)])
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
+
+
+def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None) -> int:
+    """Serve ``sock`` in this process until SIGTERM/SIGINT; returns the exit code.
+
+    ``announce`` is called once the signal handlers are in place (a SIGTERM right
+    after the "Serving" line must stop the server gracefully, not kill it)."""
     from waitress import wasyncore
     from waitress.server import create_server
 
@@ -85,6 +118,7 @@ def run_worker(service, config: ServerConfig, sock: socket.socket) -> int:
         backlog=config.backlog, max_request_body_size=config.max_request_size,
         channel_timeout=max(config.timeout, 30), ident=f"bentoml {service.name}",
         clear_untrusted_proxy_headers=True, asyncore_use_poll=True)
+    server.channel_class = _json_error_channel()
     channel_map = getattr(server, "map", None) or getattr(server, "_map")
     stop = {"at": None}
 
@@ -93,10 +127,16 @@ def run_worker(service, config: ServerConfig, sock: socket.socket) -> int:
             stop["at"] = time.monotonic()
             logger.info("worker %d: stopping (signal %d), finishing in-flight requests", os.getpid(), signum)
             for listener in [ch for ch in list(channel_map.values()) if getattr(ch, "accepting", False)]:
-                listener.del_channel()  # stop accepting; the socket itself stays with the master
+                # Stop accepting: close this process's copy of the listening socket, so
+                # that once every process has, new connections are refused instead of
+                # waiting in the backlog until the server exits.
+                listener.del_channel()
+                listener.socket.close()  # not listener.close(): that also closes the trigger
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if announce is not None:
+        announce()
     try:
         while True:
             wasyncore.loop(timeout=0.2, use_poll=True, map=channel_map, count=1)
@@ -117,8 +157,7 @@ def serve(bundle_path: str, config: ServerConfig) -> int:
     if config.workers <= 1:
         service = _load(bundle_path, fork_safe_only=False)
         sock = bind_socket(config.host, config.port, config.backlog)
-        _announce(service, config, sock, 1)
-        return run_worker(service, config, sock)
+        return run_worker(service, config, sock, announce=lambda: _announce(service, config, sock, 1))
     return _Master(bundle_path, config).run()
 
 
@@ -131,6 +170,7 @@ class _Master:
         self.children: Dict[int, int] = {}  # pid -> worker index
         self.stopping = False
         self.crashes: List[float] = []
+        self.sock: Optional[socket.socket] = None
 
     def run(self) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="bentoml-metrics-")
@@ -138,12 +178,15 @@ class _Master:
         try:
             service = _load(self.bundle_path, fork_safe_only=True)
             sock = bind_socket(self.config.host, self.config.port, self.config.backlog)
-            _announce(service, self.config, sock, self.config.workers)
+            self.sock = sock
             gc.collect()
             gc.freeze()  # objects loaded so far stay shared with the workers (copy-on-write)
             signal.signal(signal.SIGTERM, self._on_signal)
             signal.signal(signal.SIGINT, self._on_signal)
+            _announce(service, self.config, sock, self.config.workers)
             for index in range(self.config.workers):
+                if self.stopping:
+                    break
                 self._spawn(service, sock, index)
             return self._supervise(service, sock)
         finally:
@@ -168,6 +211,8 @@ class _Master:
         if not self.stopping:
             self.stopping = True
             logger.info("stopping %d workers (signal %d)", len(self.children), signum)
+            if self.sock is not None:
+                self.sock.close()  # the workers close their copies: new connections are refused
         for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGTERM)

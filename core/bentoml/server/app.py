@@ -1,4 +1,4 @@
-"""The Flask app of a service: one ``POST /<api>`` per API plus the server's own routes.
+"""The WSGI app of a service: one ``POST /<api>`` per API plus the server's own routes.
 
 Every response carries ``X-Request-Id``.  Errors are JSON ``{"error": ...}``
 with a status that names the class of problem (400 bad input, 404 unknown
@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
-import time
-import uuid
 from typing import TYPE_CHECKING, Dict, Optional
 
 from flask import Flask, Response, g, request
 
-from bentoml.adapters import HTTPRequest, InferenceResult
-from bentoml.exceptions import BadInput
 from bentoml.openapi import openapi_spec
-from bentoml.server.config import (DEFAULT_MB_MAX_BATCH_SIZE, DEFAULT_MB_MAX_LATENCY_MS,
-                                   ServerConfig)
-from bentoml.server.dispatcher import MicroBatchDispatcher
+from bentoml.server.api_handler import CORS_HEADERS, APIHandler, RequestIds, status_line
+from bentoml.server.config import ServerConfig
 from bentoml.server.docs_page import register_docs_routes
-from bentoml.server.http import read_body
 from bentoml.server.metrics import ServerMetrics
 
 if TYPE_CHECKING:
-    from bentoml.api import InferenceAPI
     from bentoml.service import BentoService
 
 logger = logging.getLogger(__name__)
 feedback_logger = logging.getLogger("bentoml.feedback")
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
 def _json_error(status: int, message: str) -> Response:
@@ -72,78 +62,60 @@ def _all_thread_safe(service: "BentoService") -> bool:
     return all(artifact.thread_safe for artifact in service.artifacts)
 
 
-class APIHandler:
-    """Turns one HTTP request into one task, and its result into a response."""
+class ServiceApp:
+    """The WSGI application: ``POST /<api>`` takes the lean path of
+    :class:`~bentoml.server.api_handler.APIHandler`; every other route is Flask's."""
 
-    def __init__(self, api: "InferenceAPI", config: ServerConfig, metrics: ServerMetrics,
-                 model_lock: Optional[threading.Lock]):
-        self.api = api
+    def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], config: ServerConfig,
+                 in_flight: "InFlight", metrics: ServerMetrics, request_ids: RequestIds):
+        self.flask = flask_app
+        self.handlers = handlers
         self.config = config
+        self.in_flight = in_flight
         self.metrics = metrics
-        self._lock = model_lock
-        self.dispatcher: Optional[MicroBatchDispatcher] = None
-        if config.enable_microbatch:
-            spec = api.spec
-            self.dispatcher = MicroBatchDispatcher(
-                self._handle_batch,
-                max_batch_size=config.mb_max_batch_size or spec.mb_max_batch_size or DEFAULT_MB_MAX_BATCH_SIZE,
-                max_latency_ms=config.mb_max_latency or spec.mb_max_latency or DEFAULT_MB_MAX_LATENCY_MS,
-                name=api.name, fixed_batch_size=spec.mb_fixed_batch_size,
-                run_timeout=config.timeout,
-                on_batch=lambda size, _secs: metrics.observe_batch(api.name, size))
+        self.request_ids = request_ids
+        self._routes = {f"/{name}": handler for name, handler in handlers.items()}
 
-    def _handle_batch(self, tasks):
-        if self._lock is None:
-            return self.api.handle_batch(tasks)
-        with self._lock:
-            return self.api.handle_batch(tasks)
-
-    def __call__(self) -> Response:
-        started = time.perf_counter()
-        result = self._answer()
-        self.metrics.observe_request(self.api.name, result.status, time.perf_counter() - started)
-        return Response(result.body, status=result.status, content_type=result.content_type,
-                        headers=result.headers)
-
-    def _answer(self) -> InferenceResult:
-        try:
-            body = read_body(request.stream, request.content_length,
-                             request.headers.get("Content-Encoding", ""), self.config.max_request_size)
-        except BadInput as exc:
-            return InferenceResult(exc.status, json.dumps({"error": str(exc)}).encode())
-        http_request = HTTPRequest(body, dict(request.headers), request.args.to_dict())
-        task = self.api.input_adapter.from_http_request(http_request)
-        task.context["request_id"] = g.request_id
-        if task.error is not None:
-            return InferenceResult.from_error(task.error)
-        if self.dispatcher is not None:
-            return self.dispatcher.submit(task)
-        return self._handle_batch([task])[0]
+    def __call__(self, environ: dict, start_response):
+        handler = self._routes.get(environ.get("PATH_INFO", ""))
+        if handler is None or environ.get("REQUEST_METHOD") != "POST":
+            return self.flask(environ, start_response)
+        request_id = self.request_ids.next(environ.get("HTTP_X_REQUEST_ID", ""))
+        with self.in_flight:
+            try:
+                status, headers, body = handler.respond(environ, request_id)
+            except Exception as exc:  # a bug of ours: still a JSON answer, never a dead worker
+                logger.error("unhandled error on %s", environ.get("PATH_INFO"), exc_info=exc)
+                body = json.dumps({"error": f"internal error: {type(exc).__name__}"}).encode()
+                status, headers = status_line(500), [("Content-Type", "application/json"),
+                                                     ("Content-Length", str(len(body))),
+                                                     ("X-Request-Id", request_id)]
+        start_response(status, headers)
+        return [body]
 
 
-def create_app(service: "BentoService", config: ServerConfig) -> Flask:
-    """The WSGI app serving ``service``; ``app.extensions["bentoml"]`` holds its parts."""
+def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
+    """The WSGI app serving ``service``."""
     app = Flask(service.name)
     app.config["MAX_CONTENT_LENGTH"] = None  # read_body enforces our own limit and message
     metrics = ServerMetrics(service.name)
     in_flight = InFlight()
+    request_ids = RequestIds()
     # Without micro-batching user code still runs one batch at a time per service,
     # unless every artifact declares itself thread-safe.
     model_lock = None if _all_thread_safe(service) else threading.Lock()
     handlers: Dict[str, APIHandler] = {}
     for api in service.inference_apis:
-        handlers[api.name] = APIHandler(api, config, metrics, model_lock)
-        app.add_url_rule(f"/{api.name}", endpoint=f"api_{api.name}", view_func=handlers[api.name],
-                         methods=["POST"])
-    app.extensions["bentoml"] = {"service": service, "handlers": handlers, "in_flight": in_flight,
-                                 "metrics": metrics, "config": config}
+        handler = handlers[api.name] = APIHandler(api, config, metrics, model_lock)
+        # Flask keeps the API routes too: OPTIONS (CORS preflight) and 405 for other methods.
+        app.add_url_rule(f"/{api.name}", endpoint=f"api_{api.name}", methods=["POST"],
+                         view_func=_flask_view(handler, request_ids))
     docs = openapi_spec(service)
 
     @app.before_request
     def _start() -> None:
         in_flight.__enter__()
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_ids.next(request.headers.get("X-Request-Id", ""))
 
     @app.teardown_request
     def _finish(_exc: Optional[BaseException]) -> None:
@@ -151,11 +123,10 @@ def create_app(service: "BentoService", config: ServerConfig) -> Flask:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers["X-Request-Id"] = getattr(g, "request_id", "") or uuid.uuid4().hex
+        response.headers["X-Request-Id"] = getattr(g, "request_id", "") or request_ids.next()
         if config.cors:
-            response.headers["Access-Control-Allow-Origin"] = "*"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Content-Encoding, X-Request-Id"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            for key, value in CORS_HEADERS:
+                response.headers[key] = value
         return response
 
     @app.route("/healthz")
@@ -203,4 +174,12 @@ def create_app(service: "BentoService", config: ServerConfig) -> Flask:
         logger.error("unhandled error on %s", request.path, exc_info=exc)
         return _json_error(500, f"internal error: {type(exc).__name__}")
 
-    return app
+    return ServiceApp(app, handlers, config, in_flight, metrics, request_ids)
+
+
+def _flask_view(handler: APIHandler, request_ids: RequestIds):
+    def view() -> Response:  # reached only through Flask (not the lean path), e.g. in tests
+        status, headers, body = handler.respond(request.environ, g.request_id)
+        return Response(body, status=int(status.split()[0]),
+                        headers=[h for h in headers if h[0] not in ("Content-Length", "X-Request-Id")])
+    return view

@@ -1,7 +1,8 @@
 """Running the app: one waitress process, or a master that pre-forks workers.
 
 With ``workers > 1`` the master loads the bundle and its fork-safe artifacts,
-binds the listening socket, freezes the garbage collector's view of what it
+binds one listening socket per worker on the port (SO_REUSEPORT, so the kernel
+spreads connections evenly), freezes the garbage collector's view of what it
 loaded (so workers share those pages instead of copying them) and forks. Each
 worker loads the artifacts that are not fork-safe (TensorFlow, XGBoost's
 OpenMP, H2O's client), builds the app, and serves the shared socket with
@@ -24,7 +25,7 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from bentoml.exceptions import BentoMLException
 from bentoml.server.config import ServerConfig
@@ -33,10 +34,12 @@ from bentoml.server.metrics import MULTIPROC_ENV, mark_worker_dead
 logger = logging.getLogger("bentoml.server")
 
 
-def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
+def bind_socket(host: str, port: int, backlog: int, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -78,13 +81,13 @@ def _json_error_channel():
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from bentoml.server.app import _REQUEST_ID
+    from bentoml.server.api_handler import REQUEST_ID
 
     class JsonErrorTask(ErrorTask):
         def execute(self):
             error = self.request.error
             incoming = (self.request.headers or {}).get("X_REQUEST_ID", "")
-            request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
             body = json.dumps({"error": f"{error.reason}: {error.body}"}).encode()
             self.status = f"{error.code} {error.reason}"
             self.response_headers.extend([("Content-Type", "application/json"),
@@ -112,7 +115,6 @@ def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None
 
     load_remaining_artifacts(service)
     app = create_app(service, config)
-    parts = app.extensions["bentoml"]
     server = create_server(
         app, sockets=[sock], threads=config.threads, connection_limit=config.connection_limit,
         backlog=config.backlog, max_request_body_size=config.max_request_size,
@@ -141,11 +143,11 @@ def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None
         while True:
             wasyncore.loop(timeout=0.2, use_poll=True, map=channel_map, count=1)
             if stop["at"] is not None:
-                idle = parts["in_flight"].count == 0 and not _pending_output(channel_map)
+                idle = app.in_flight.count == 0 and not _pending_output(channel_map)
                 if idle or time.monotonic() - stop["at"] > config.timeout:
                     break
     finally:
-        for handler in parts["handlers"].values():
+        for handler in app.handlers.values():
             if handler.dispatcher is not None:
                 handler.dispatcher.close(timeout=5)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
@@ -170,15 +172,15 @@ class _Master:
         self.children: Dict[int, int] = {}  # pid -> worker index
         self.stopping = False
         self.crashes: List[float] = []
-        self.sock: Optional[socket.socket] = None
+        self.socks: List[socket.socket] = []
 
     def run(self) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="bentoml-metrics-")
         os.environ[MULTIPROC_ENV] = metrics_dir  # before any worker imports prometheus_client
         try:
             service = _load(self.bundle_path, fork_safe_only=True)
-            sock = bind_socket(self.config.host, self.config.port, self.config.backlog)
-            self.sock = sock
+            self.socks = self._bind()
+            sock = self.socks[0]
             gc.collect()
             gc.freeze()  # objects loaded so far stay shared with the workers (copy-on-write)
             signal.signal(signal.SIGTERM, self._on_signal)
@@ -187,10 +189,24 @@ class _Master:
             for index in range(self.config.workers):
                 if self.stopping:
                     break
-                self._spawn(service, sock, index)
-            return self._supervise(service, sock)
+                self._spawn(service, self.socks[index], index)
+            return self._supervise(service)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    def _bind(self) -> List[socket.socket]:
+        """One listening socket per worker on one port (SO_REUSEPORT).
+
+        The kernel spreads new connections evenly over the sockets; with one
+        shared socket whichever worker wins each accept race takes the
+        connection, and a busy benchmark or client pool ends up lopsided.
+        """
+        if not hasattr(socket, "SO_REUSEPORT"):  # one shared socket elsewhere
+            return [bind_socket(self.config.host, self.config.port, self.config.backlog)] * self.config.workers
+        first = bind_socket(self.config.host, self.config.port, self.config.backlog, reuse_port=True)
+        port = first.getsockname()[1]
+        return [first] + [bind_socket(self.config.host, port, self.config.backlog, reuse_port=True)
+                          for _ in range(self.config.workers - 1)]
 
     def _spawn(self, service, sock: socket.socket, index: int) -> None:
         pid = os.fork()
@@ -199,6 +215,8 @@ class _Master:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                for other in set(self.socks) - {sock}:
+                    other.close()  # only its own socket: a stopped worker must refuse, not queue
                 code = run_worker(service, self.config, sock)
             except BaseException:
                 logger.exception("worker %d failed", os.getpid())
@@ -211,15 +229,15 @@ class _Master:
         if not self.stopping:
             self.stopping = True
             logger.info("stopping %d workers (signal %d)", len(self.children), signum)
-            if self.sock is not None:
-                self.sock.close()  # the workers close their copies: new connections are refused
+            for sock in set(self.socks):
+                sock.close()  # the workers close their copies: new connections are refused
         for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
 
-    def _supervise(self, service, sock: socket.socket) -> int:
+    def _supervise(self, service) -> int:
         status_code = 0
         while self.children:
             try:
@@ -239,8 +257,9 @@ class _Master:
                 self._on_signal(signal.SIGTERM, None)
                 status_code = 1
                 continue
-            self._spawn(service, sock, index)
-        sock.close()
+            self._spawn(service, self.socks[index], index)
+        for sock in set(self.socks):
+            sock.close()
         return status_code
 
 

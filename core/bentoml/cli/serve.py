@@ -36,14 +36,17 @@ def _server_options(func):
 def _serve(bento: str, production: bool, workers, **options) -> None:
     from bentoml.cli.common import show_tracebacks
     from bentoml.cli.run import bundle_path
-    from bentoml.server.runner import production_config, serve
+    from bentoml.server.runner import server_config, serve
 
     show_tracebacks()  # a server logs the traceback of every failed API call
 
-    config = production_config(workers=workers if production else 1, production=production, **options)
-    if not production and config.workers != 1:
-        config.workers = 1
-    sys.exit(serve(bundle_path(bento), config))
+    from bentoml.repository import reset_repository
+
+    # The development server is one process whatever BENTOML_WORKERS says.
+    config = server_config(workers=workers if production else 1, **options)
+    path = bundle_path(bento)
+    reset_repository()  # no database connection may outlive into forked workers
+    sys.exit(serve(path, config))
 
 
 @click.command()

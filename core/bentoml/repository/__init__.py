@@ -37,7 +37,13 @@ def get_repository() -> "Repository":
 
 
 def reset_repository() -> None:
-    """Forget the cached repository (tests change ``BENTOML_HOME``)."""
+    """Forget the cached repository and close its database connections.
+
+    Tests change ``BENTOML_HOME``; a server calls it before forking workers, so
+    no database connection is shared across processes.
+    """
     global _repository
     with _lock:
+        if _repository is not None:
+            _repository.metadata.engine.dispose()
         _repository = None

@@ -37,7 +37,6 @@ class InFlight:
     def __init__(self) -> None:
         self._count = 0
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
 
     def __enter__(self) -> None:
         with self._lock:
@@ -46,16 +45,10 @@ class InFlight:
     def __exit__(self, *exc: object) -> None:
         with self._lock:
             self._count -= 1
-            if self._count == 0:
-                self._idle.notify_all()
 
     @property
     def count(self) -> int:
         return self._count
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
 def _all_thread_safe(service: "BentoService") -> bool:

@@ -52,7 +52,6 @@ class ServerConfig:
     cors: bool = False
     connection_limit: int = 512
     backlog: int = 2048
-    production: bool = False
 
     def __attrs_post_init__(self) -> None:
         for name in ("port", "workers", "threads", "max_request_size", "connection_limit"):

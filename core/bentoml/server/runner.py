@@ -263,7 +263,7 @@ class _Master:
         return status_code
 
 
-def production_config(**options) -> ServerConfig:
+def server_config(**options) -> ServerConfig:
     """Options from the CLI over ``BENTOML_*`` environment variables over defaults."""
     from bentoml.server.config import env_defaults
 

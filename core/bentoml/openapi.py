@@ -42,7 +42,7 @@ def openapi_spec(service: "BentoService") -> Dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": service.name, "version": service.version or "unsaved",
-                 "description": inspect.getdoc(type(service)) or f"BentoService {service.name}"},
+                 "description": inspect.cleandoc(type(service).__doc__ or "") or f"BentoService {service.name}"},
         "tags": [{"name": "app", "description": "Inference APIs"}, {"name": "infra", "description": "Server"}],
         "paths": paths,
     }

@@ -54,7 +54,7 @@ def register_docs_routes(app: Flask, service: "BentoService") -> None:
         f"{html.escape(api.doc)}</li>" for api in service.inference_apis)
     page = _PAGE.format(
         title=html.escape(f"{service.name} {service.version or ''}".strip()),
-        doc=html.escape(inspect.getdoc(type(service)) or f"BentoService {service.name}"),
+        doc=html.escape(inspect.cleandoc(type(service).__doc__ or "") or f"BentoService {service.name}"),
         apis=apis)
 
     @app.route("/")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional
 import importlib_metadata
 
 from bentoml.artifact import BentoServiceArtifact
-from bentoml.bundle.config import BUNDLE_CONFIG_FILE, BundleConfig
+from bentoml.bundle.config import BundleConfig
 from bentoml.bundle.save import ARTIFACTS_DIR, SOURCE_DIR
 from bentoml.exceptions import BundleError, MissingPlugin
 
@@ -126,13 +126,22 @@ def load_remaining_artifacts(service: "BentoService") -> None:
             artifact.load(service._artifacts_dir)
 
 
-def load(bento: str) -> "BentoService":
-    """Load a bundle by path, ``NAME:VERSION``, ``NAME:latest`` or bare ``NAME`` (latest)."""
+def bundle_dir(bento: str) -> str:
+    """A local directory for a path, ``NAME``, ``NAME:latest`` or ``NAME:VERSION``.
+
+    An existing directory wins; something path-like that is not one is an error
+    (never looked up as a name); anything else is resolved in the repository.
+    """
     expanded = os.path.expanduser(bento)
-    if os.path.isdir(expanded) or os.sep in bento or bento.startswith("."):
-        if not os.path.isfile(os.path.join(expanded, BUNDLE_CONFIG_FILE)) and not os.path.isdir(expanded):
-            raise BundleError(f"{bento} is not a bundle directory")
-        return load_from_dir(expanded)
+    if os.path.isdir(expanded):
+        return expanded
+    if os.sep in bento or bento.startswith("."):
+        raise BundleError(f"{bento} is not a bundle directory")
     from bentoml.repository import get_repository
 
-    return load_from_dir(get_repository().local_path(bento))
+    return get_repository().local_path(bento)
+
+
+def load(bento: str) -> "BentoService":
+    """Load a bundle by path, ``NAME:VERSION``, ``NAME:latest`` or bare ``NAME`` (latest)."""
+    return load_from_dir(bundle_dir(bento))

@@ -1,16 +1,16 @@
 """Repository commands: ``list``, ``get``, ``delete``, ``retrieve``, ``info``."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 import click
 
-from bentoml.bundle import templates
-from bentoml.bundle.config import BundleConfig
 from bentoml.bundle.naming import parse_tag
 from bentoml.cli.common import OUTPUT_FORMATS, common_options, echo_data, echo_table, humanize_age
 from bentoml.repository import get_repository
-from bentoml.repository.metadata import BundleRecord
+
+if TYPE_CHECKING:  # SQLAlchemy and cattrs load only when a command runs: --help stays fast
+    from bentoml.repository.metadata import BundleRecord
 
 
 def _apis(config: Dict[str, Any]) -> str:
@@ -21,8 +21,11 @@ def _artifacts(config: Dict[str, Any]) -> str:
     return ",".join(f"{a['name']}<{a['artifact_type']}>" for a in config.get("artifacts", []))
 
 
-def bundle_json(record: BundleRecord) -> Dict[str, Any]:
+def bundle_json(record: "BundleRecord") -> Dict[str, Any]:
     """The spec's ``bentoml get NAME:VERSION`` document (camelCase, as the spec shows it)."""
+    from bentoml.bundle import templates
+    from bentoml.bundle.config import BundleConfig
+
     config = BundleConfig.from_dict(record.config, record.tag)
     created = record.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return {
@@ -54,7 +57,7 @@ def bundle_json(record: BundleRecord) -> Dict[str, Any]:
     }
 
 
-def _echo_records(records: List[BundleRecord], output: str, first_column: str) -> None:
+def _echo_records(records: List["BundleRecord"], output: str, first_column: str) -> None:
     if output in ("json", "yaml"):
         echo_data([bundle_json(r) for r in records], output)
         return
@@ -143,6 +146,7 @@ def retrieve(bento: str, target_dir: str) -> None:
 @common_options
 def info(bento: str, output: str) -> None:
     """Print a bundle's bentoml.yml (NAME:VERSION or a path)."""
+    from bentoml.bundle.config import BundleConfig
     from bentoml.cli.run import bundle_path
 
     echo_data(BundleConfig.load(bundle_path(bento)).to_dict(), output)

@@ -2,25 +2,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 
 from bentoml.cli.common import common_options
-from bentoml.exceptions import BundleError
 
 
 def bundle_path(bento: str) -> str:
-    """A local directory for a path, ``NAME``, ``NAME:latest`` or ``NAME:VERSION``."""
-    expanded = os.path.expanduser(bento)
-    if os.path.isdir(expanded):
-        return expanded
-    if os.sep in bento or bento.startswith("."):
-        raise BundleError(f"{bento} is not a bundle directory")
-    from bentoml.repository import get_repository
+    """See :func:`bentoml.bundle.load.bundle_dir` (imported lazily: ``bentoml --help`` stays fast)."""
+    from bentoml.bundle.load import bundle_dir
 
-    return get_repository().local_path(bento)
+    return bundle_dir(bento)
 
 
 def run_api(bundle_dir: str, api_name: str, input_value: str) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 import attrs
 
-from bentoml.adapters import (InferenceResult, InferenceTask, InputAdapter, JsonOutput,
+from bentoml.adapters import (InferenceError, InferenceResult, InferenceTask, InputAdapter, JsonOutput,
                               OutputAdapter)
 from bentoml.exceptions import BadInput, InvalidArgument
 
@@ -105,8 +105,6 @@ class InferenceAPI:
             results[pos] = answer
 
     def _error_result(self, exc: Exception) -> InferenceResult:
-        from bentoml.adapters import InferenceError
-
         if isinstance(exc, BadInput):
             return InferenceResult.from_error(InferenceError(exc.status, f"{self.name}: {exc}"))
         # The traceback goes to the log, never to the client.

@@ -14,6 +14,7 @@ from bentoml.cli.common import BentoMLGroup, common_options
 
 def main(bundle_dir: str, args: Optional[List[str]] = None) -> None:
     from bentoml.bundle.config import BundleConfig
+    from bentoml.cli.run import input_option
 
     name = BundleConfig.load(bundle_dir).name
 
@@ -23,8 +24,7 @@ def main(bundle_dir: str, args: Optional[List[str]] = None) -> None:
 
     @group.command()
     @click.argument("api_name")
-    @click.option("--input", "input_value", required=True,
-                  help="JSON text, or a path to a CSV/JSON file (an existing path wins)")
+    @input_option
     @common_options
     def run(api_name: str, input_value: str) -> None:
         """Run an API once on --input and print the result."""

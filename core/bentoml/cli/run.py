@@ -33,16 +33,14 @@ def run_api(bundle_dir: str, api_name: str, input_value: str) -> None:
     sys.stdout.write(result.body.decode("utf-8") + "\n")
 
 
-def _input_options(func):
-    func = click.option("--input", "input_value", required=True,
-                        help="JSON text, or a path to a CSV/JSON file (an existing path wins)")(func)
-    return func
+input_option = click.option("--input", "input_value", required=True,
+                            help="JSON text, or a path to a CSV/JSON file (an existing path wins)")
 
 
 @click.command()
 @click.argument("bento")
 @click.argument("api_name")
-@_input_options
+@input_option
 @common_options
 def run(bento: str, api_name: str, input_value: str) -> None:
     """Run an API of a bundle once on --input and print the result."""

@@ -170,21 +170,15 @@ class MetadataStore:
         stale = []
         for row in rows:
             owner_host, _, pid = row["owner"].rpartition(":")
-            created = row["created_at"]
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=timezone.utc)
-            too_old = datetime.now(timezone.utc) - created > max_age
+            too_old = datetime.now(timezone.utc) - _utc(row["created_at"]) > max_age
             if too_old or (owner_host == host and pid.isdigit() and not _alive(int(pid))):
                 stale.append(dict(row))
         return stale
 
     # -- reads ------------------------------------------------------------------
     def _record(self, row: Any) -> BundleRecord:
-        created = row["created_at"]
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=timezone.utc)
         return BundleRecord(row["seq"], row["name"], row["version"], row["uri"], row["uri_type"],
-                            created, json.loads(row["bundle_config"]))
+                            _utc(row["created_at"]), json.loads(row["bundle_config"]))
 
     def get(self, name: str, version: Optional[str]) -> Optional[BundleRecord]:
         """The ready row for ``name:version``, or the latest of ``name`` when version is None."""
@@ -209,6 +203,11 @@ class MetadataStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [self._record(r) for r in conn.execute(query).mappings().all()]
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every row is written in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _alive(pid: int) -> bool:

@@ -70,9 +70,10 @@ class StorageBackend(abc.ABC):
 
 def get_storage(base_url: str) -> StorageBackend:
     """The backend registered for ``base_url``'s scheme, bound to that URL."""
-    if url_scheme(base_url) == "file" and base_url.startswith("file://"):
-        base_url = urlparse(base_url).path
-    backend_cls = get_registry().get("storage_backends", url_scheme(base_url))
-    if url_scheme(base_url) == "file":
+    scheme = url_scheme(base_url)
+    if scheme == "file":
+        if base_url.startswith("file://"):
+            base_url = urlparse(base_url).path
         base_url = os.path.abspath(os.path.expanduser(base_url))
+    backend_cls = get_registry().get("storage_backends", scheme)
     return backend_cls(base_url)  # type: ignore[operator]

@@ -8,7 +8,6 @@ model computes in the same process.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import secrets
@@ -18,7 +17,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
-from bentoml.adapters import HTTPRequest, InferenceResult
+from bentoml.adapters import HTTPRequest, InferenceError, InferenceResult
 from bentoml.exceptions import BadInput
 from bentoml.server.config import DEFAULT_MB_MAX_BATCH_SIZE, DEFAULT_MB_MAX_LATENCY_MS, ServerConfig
 from bentoml.server.dispatcher import MicroBatchDispatcher
@@ -114,9 +113,9 @@ class APIHandler:
             body = read_body(environ["wsgi.input"], int(length) if length else None,
                              environ.get("HTTP_CONTENT_ENCODING", ""), self.config.max_request_size)
         except BadInput as exc:
-            return InferenceResult(exc.status, json.dumps({"error": str(exc)}).encode())
+            return InferenceResult.from_error(InferenceError(exc.status, str(exc)))
         except ValueError:
-            return InferenceResult(400, b'{"error": "invalid Content-Length"}')
+            return InferenceResult.from_error(InferenceError(400, "invalid Content-Length"))
         task = self.api.input_adapter.from_http_request(_request_from_environ(environ, body))
         task.context["request_id"] = request_id
         if task.error is not None:

@@ -4,18 +4,24 @@
   loads the installed entry points, swapped in as the process-wide registry;
 - ``empty_plugin_registry``: the same without entry points (only the kernel's
   built-ins), for registering test plugins by hand;
-- ``bentoml_home``: a temporary ``$BENTOML_HOME`` with no cached repository.
+- ``bentoml_home``: a temporary ``$BENTOML_HOME`` with no cached repository;
+- ``start_server``: ``start_server(*cli_args, env=None)`` starts a
+  :class:`bentoml.testing.server.Server` (session scope; all stopped at the end).
 
 Each restores what it replaced when the test ends.
 """
 from __future__ import annotations
 
 import pathlib
-from typing import Iterator
+from typing import TYPE_CHECKING
+from typing import Callable, Iterator, List, Mapping, Optional
 
 import pytest
 
 from bentoml.plugins import PluginRegistry, set_registry
+
+if TYPE_CHECKING:
+    from bentoml.testing.server import Server
 
 
 def _swap_registry(registry: PluginRegistry) -> Iterator[PluginRegistry]:
@@ -57,3 +63,20 @@ def bentoml_home(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     finally:
         # monkeypatch restores the variable after this; drop what was built on it now.
         _reset_repository()
+
+
+@pytest.fixture(scope="session")
+def start_server() -> Iterator[Callable[..., "Server"]]:
+    """``start_server("serve-gunicorn", bundle, "--port", "0", env=None)``: a started server."""
+    from bentoml.testing.server import Server
+
+    started: List[Server] = []
+
+    def start(*args: str, env: Optional[Mapping[str, str]] = None, **kwargs) -> Server:
+        server = Server(args, env=env, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -8,13 +8,20 @@ name, comma separated:
 
 - ``BENTOML_LOAD_PLUGINS``: load only these (an empty value loads none);
 - ``BENTOML_DISABLE_PLUGINS``: never load these.
+
+A plugin whose framework is missing is skipped the same way: every class it
+registers lists the modules a bundle needs in ``requirement_imports``, and a
+plugin is only used when all of those can be found (``importlib.util.find_spec``
+looks without importing, so a missing TensorFlow costs nothing).
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
 import threading
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import attrs
 import importlib_metadata
@@ -117,6 +124,8 @@ class PluginRegistry:
         self._loaded = False
         self._origin: Dict[str, tuple] = {}  # plugin name -> (distribution, version)
         self._tables: Optional[Dict[str, Dict[str, List[Registration]]]] = None
+        # (kind, name) -> why the plugin registering it was skipped, for lookup's message
+        self._skipped: Dict[Tuple[str, str], PluginFailure] = {}
         self._lock = threading.RLock()
 
     # -- loading -----------------------------------------------------------
@@ -166,10 +175,13 @@ class PluginRegistry:
             self._origin.pop(name, None)
             self._tables = None
 
-    def _fail(self, plugin: str, dist: str, exc: BaseException) -> None:
-        message = f"{type(exc).__name__}: {exc}"
-        logger.warning("plugin %s from %s skipped: %s", plugin, dist, message)
-        self.failures.append(PluginFailure(plugin, dist, message))
+    def _fail(self, plugin: str, dist: str, error: "BaseException | str") -> PluginFailure:
+        message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        failure = PluginFailure(plugin, dist, message)
+        if failure not in self.failures:  # tables are rebuilt after each register()
+            logger.warning("plugin %s from %s skipped: %s", plugin, dist, message)
+            self.failures.append(failure)
+        return failure
 
     # -- registries ----------------------------------------------------------
     def _build_tables(self) -> Dict[str, Dict[str, List[Registration]]]:
@@ -178,7 +190,7 @@ class PluginRegistry:
             if self._tables is not None:
                 return self._tables
             tables: Dict[str, Dict[str, List[Registration]]] = {k: {} for k in hookspecs.REGISTRATION_HOOKS}
-            broken = set()
+            broken: Dict[str, PluginFailure] = {}
             for kind, hook_name in hookspecs.REGISTRATION_HOOKS.items():
                 for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                     if impl.plugin_name in broken:
@@ -193,14 +205,23 @@ class PluginRegistry:
                     try:
                         impl.function(register=register)
                     except Exception as exc:
-                        broken.add(impl.plugin_name)
-                        self._fail(impl.plugin_name, dist, exc)
+                        broken[impl.plugin_name] = self._fail(impl.plugin_name, dist, exc)
+                        continue
+                    missing = _missing_modules(found)
+                    if missing:
+                        broken[impl.plugin_name] = self._fail(
+                            impl.plugin_name, dist, _framework_missing_message(dist, missing))
+                        for reg in found:
+                            self._skipped[(kind, reg.name)] = broken[impl.plugin_name]
                         continue
                     for reg in found:
                         tables[kind].setdefault(reg.name, []).append(reg)
             if broken:  # drop what a half-failed plugin registered under other hooks
-                for table in tables.values():
+                for kind, table in tables.items():
                     for name in list(table):
+                        for reg in table[name]:
+                            if reg.plugin in broken:
+                                self._skipped[(kind, name)] = broken[reg.plugin]
                         table[name] = [r for r in table[name] if r.plugin not in broken]
                         if not table[name]:
                             del table[name]
@@ -213,6 +234,12 @@ class PluginRegistry:
         if not regs:
             label = _KIND_LABELS[kind]
             dist = KNOWN_PROVIDERS.get(kind, {}).get(name)
+            failure = self._skipped.get((kind, name)) or next(
+                (f for f in self.failures if dist and f.distribution == dist), None)
+            if failure is not None:
+                raise MissingPlugin(
+                    f"{label} {name!r} is provided by the plugin distribution {failure.distribution!r}, "
+                    f"which is installed but was skipped: {failure.error}", failure.distribution)
             if dist:
                 raise MissingPlugin(
                     f"{label} {name!r} is provided by the plugin distribution {dist!r}, "
@@ -245,9 +272,12 @@ class PluginRegistry:
         return None
 
     def plugins(self) -> Iterator[PluginInfo]:
-        """Each loaded plugin with what it registers, for ``bentoml plugins``."""
+        """Each working plugin with what it registers, for ``bentoml plugins`` (see ``failures``)."""
         tables = self._build_tables()
+        failed = {f.plugin for f in self.failures}
         for name, plugin in self.pm.list_name_plugin():
+            if name in failed:
+                continue
             dist, version = self._origin.get(name, (name, None))
             registers: Dict[str, List[str]] = {}
             for kind, table in tables.items():
@@ -255,6 +285,36 @@ class PluginRegistry:
                     if any(r.plugin == name for r in regs):
                         registers.setdefault(kind, []).append(reg_name)
             yield PluginInfo(name, dist, version, {k: sorted(v) for k, v in registers.items()})
+
+
+def _missing_modules(registrations: Iterable[Registration]) -> List[str]:
+    """The ``requirement_imports`` of these classes that cannot be found (nothing is imported)."""
+    missing: List[str] = []
+    for reg in registrations:
+        for module in getattr(reg.obj, "requirement_imports", ()) or ():
+            top = module.split(".")[0]
+            if top in missing:
+                continue
+            try:
+                found = top in sys.modules or importlib.util.find_spec(top) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(top)
+    return missing
+
+
+def _framework_missing_message(dist: str, missing: List[str]) -> str:
+    modules = ", ".join(repr(m) for m in missing)
+    hint = f"install the distribution that provides {modules}"
+    try:
+        extras = [e for e in importlib_metadata.metadata(dist).get_all("Provides-Extra") or []
+                  if e not in ("test", "tests", "dev", "docs")]
+    except importlib_metadata.PackageNotFoundError:
+        extras = []
+    if extras:
+        hint += " (e.g. " + " or ".join(f"pip install '{dist}[{e}]'" for e in extras) + ")"
+    return f"needs the module{'s' if len(missing) > 1 else ''} {modules}, which is not installed; {hint}"
 
 
 def _kernel_version() -> str:

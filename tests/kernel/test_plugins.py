@@ -126,6 +126,38 @@ def test_a_raising_plugin_is_reported_and_skipped(empty_plugin_registry):
     assert {p.plugin for p in empty_plugin_registry.plugins()} >= {"good", "bentoml"}
 
 
+def test_a_plugin_whose_framework_is_missing_is_reported_and_skipped(empty_plugin_registry):
+    """Its classes name modules that cannot be found: skipped, reported, and lookups say why."""
+    needs_missing = _artifact_class("GhostFrameworkArtifact")
+    needs_missing.requirement_imports = ("numpy", "no_such_framework_31c7")
+    present = _artifact_class("PresentFrameworkArtifact")
+    present.requirement_imports = ("numpy",)
+    empty_plugin_registry.register(_plugin([needs_missing], input_adapters=[_artifact_class("GhostInput")]),
+                                   "ghost", distribution="bentoml-ghost")
+    empty_plugin_registry.register(_plugin([present]), "present", distribution="bentoml-present")
+
+    assert empty_plugin_registry.get("artifacts", "PresentFrameworkArtifact") is present
+    assert empty_plugin_registry.names("artifacts") == ["PresentFrameworkArtifact"]
+    assert "GhostInput" not in empty_plugin_registry.names("input_adapters")
+    [failure] = empty_plugin_registry.failures
+    assert failure.distribution == "bentoml-ghost"
+    assert "'no_such_framework_31c7'" in failure.error and "not installed" in failure.error
+    assert "numpy" not in failure.error  # only what is missing is named
+    with pytest.raises(MissingPlugin) as err:
+        empty_plugin_registry.get("artifacts", "GhostFrameworkArtifact")
+    assert "bentoml-ghost" in str(err.value) and "no_such_framework_31c7" in str(err.value)
+    assert err.value.distribution == "bentoml-ghost"
+
+
+def test_finding_a_framework_does_not_import_it(empty_plugin_registry):
+    code = ("import sys; from bentoml.plugins import PluginRegistry, _missing_modules, Registration\n"
+            "cls = type('A', (), {'requirement_imports': ('email.mime', 'xml')})\n"
+            "assert _missing_modules([Registration('artifacts', 'A', cls, 'd', None, 'p')]) == []\n"
+            "assert 'xml' not in sys.modules and 'email.mime' not in sys.modules")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
 def test_two_plugins_claiming_one_name_conflict_only_on_that_name(empty_plugin_registry):
     empty_plugin_registry.register(_plugin([_artifact_class("DupArtifact"), _artifact_class("OnlyA")]),
                                    "a", distribution="bentoml-dup-a")

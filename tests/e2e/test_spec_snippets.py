@@ -326,10 +326,11 @@ def test_two_artifact_snippet_names_missing_xgboost_plugin(write_service, monkey
     from bentoml.artifact import SklearnModelArtifact  # noqa: F401
 
 
-def test_two_artifact_snippet_with_xgboost(write_service, iris, bentoml_home):
-    """The full snippet, once bentoml-xgboost is installed (skipped until then)."""
-    pytest.importorskip("bentoml_xgboost")
-    xgboost = pytest.importorskip("xgboost")
+def test_two_artifact_snippet_with_xgboost(write_service, iris, bentoml_home, cli):
+    """The full snippet with real models: saved, loaded back, and run from the CLI."""
+    # The `core` tox environment has neither; the plugin's own and `all` environments run this.
+    pytest.importorskip("bentoml_xgboost", reason="bentoml-xgboost is not installed")
+    xgboost = pytest.importorskip("xgboost", reason="XGBoost (xgboost-cpu or xgboost) is not installed")
     from sklearn.neighbors import KNeighborsRegressor
 
     # Stand-ins for the spec's placeholders: model_a maps iris rows to two features
@@ -348,6 +349,23 @@ def test_two_artifact_snippet_with_xgboost(write_service, iris, bentoml_home):
 
     expected = my_xgboost_model_object.predict(my_sklearn_model_object.predict(iris.data))
     assert list(loaded.predict(pd.DataFrame(iris.data))) == list(expected)
+    assert type(loaded.artifacts.model_b) is xgboost.XGBClassifier
+
+    # The bundle: both artifacts declared, XGBoost in its own format, the installed
+    # XGBoost distribution pinned (xgboost-cpu or xgboost, whichever this machine has).
+    bundle = bentoml_home / "repository" / "MyPredictionService" / loaded.version
+    assert [(a["name"], a["artifact_type"]) for a in bundle_yml(str(bundle))["artifacts"]] == [
+        ("model_a", "SklearnModelArtifact"), ("model_b", "XgboostModelArtifact")]
+    assert sorted(p.name for p in (bundle / "MyPredictionService" / "artifacts" / "model_b").iterdir()) == [
+        "model_b.meta.json", "model_b.ubj"]
+    (xgboost_dist,) = importlib_metadata.packages_distributions()["xgboost"]
+    reqs = requirement_lines(str(bundle))
+    assert f"{xgboost_dist}=={importlib_metadata.version(xgboost_dist)}" in reqs
+    assert f"scikit-learn=={importlib_metadata.version('scikit-learn')}" in reqs
+
+    # As a user runs it, in a fresh process.
+    out = cli("run", "MyPredictionService:latest", "predict", f"--input={SETOSA_JSON}")
+    assert json.loads(out.stdout) == [int(expected[0])]
 
 
 # == API Function and Adapters ====================================================

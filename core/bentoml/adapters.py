@@ -2,10 +2,10 @@
 
 Data flows one way:
 
-1. An :class:`InputAdapter` parses one HTTP request (or one CLI ``--input``)
-   into one :class:`InferenceTask`.  Bad input becomes a task carrying an
-   :class:`InferenceError` (HTTP 400), never an exception that could reach the
-   other requests of a batch.
+1. An :class:`InputAdapter` parses one HTTP request (or one CLI ``--input`` or
+   ``--input-file``) into one :class:`InferenceTask`.  Bad input becomes a task
+   carrying an :class:`InferenceError` (HTTP 400), never an exception that could
+   reach the other requests of a batch.
 2. The adapter's ``batch(tasks)`` turns the good tasks of a batch into the one
    argument the API function receives (DataframeInput: one DataFrame of all
    rows; JsonInput: a list of one parsed object per request).
@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
-from bentoml.exceptions import BadInput, BentoMLException
+from bentoml.exceptions import BadInput, BentoMLException, InvalidArgument
 from bentoml.plugins import module_getattr
 
 
@@ -81,10 +81,12 @@ class HTTPRequest:
         return "utf-8"
 
     def text(self) -> str:
-        """The body decoded by its charset; undecodable bytes are a BadInput."""
+        """The body decoded by its charset; undecodable bytes or an unknown charset are a BadInput."""
         try:
             return self.body.decode(self.charset)
-        except (UnicodeDecodeError, LookupError) as exc:
+        except LookupError:
+            raise BadInput(f"unknown charset {self.charset!r} in Content-Type; send utf-8 text") from None
+        except UnicodeDecodeError as exc:
             raise BadInput(f"request body is not valid {self.charset} text: {exc}") from None
 
 
@@ -122,6 +124,19 @@ class InferenceResult:
         return cls(error.status, json.dumps({"error": error.message}).encode())
 
 
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read input file {path!r}: {exc.strerror or exc}") from None
+
+
+def _file_request(path: str) -> HTTPRequest:
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return HTTPRequest(_read_file(path), {"Content-Type": content_type}, source="cli", filename=path)
+
+
 def cli_request(value: str) -> HTTPRequest:
     """Build the request for a CLI ``--input``: an existing file path wins over literal text.
 
@@ -130,11 +145,34 @@ def cli_request(value: str) -> HTTPRequest:
     """
     path = os.path.expanduser(value)
     if os.path.isfile(path):
-        with open(path, "rb") as f:
-            body = f.read()
-        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        return HTTPRequest(body, {"Content-Type": content_type}, source="cli", filename=path)
+        return _file_request(path)
     return HTTPRequest(value.encode("utf-8"), {"Content-Type": "application/json"}, source="cli")
+
+
+def cli_files_request(files: Sequence[Tuple[Optional[str], str]]) -> HTTPRequest:
+    """Build the request for CLI ``--input-file`` values, given as ``(field name or None, path)``.
+
+    One unnamed file is sent as its raw bytes, typed by its extension, the way
+    ``curl -H 'Content-Type: image/png' --data-binary @cat.png`` would.  Several
+    files, or named ones, become one ``multipart/form-data`` body like
+    ``curl -F imageX=@x.png -F imageY=@y.png``; unnamed files among them are
+    the fields ``file``, ``file2``, ``file3``...
+    """
+    from bentoml.multipart import encode_multipart, file_part
+
+    if not files:
+        raise InvalidArgument("no input file given")
+    if len(files) == 1 and files[0][0] is None:
+        return _file_request(os.path.expanduser(files[0][1]))
+    parts, unnamed = [], 0
+    for name, path in files:
+        if name is None:
+            unnamed += 1
+            name = "file" if unnamed == 1 else f"file{unnamed}"
+        path = os.path.expanduser(path)
+        parts.append(file_part(name, path, _read_file(path)))
+    content_type, body = encode_multipart(parts)
+    return HTTPRequest(body, {"Content-Type": content_type}, source="cli")
 
 
 class InputAdapter(abc.ABC):
@@ -173,6 +211,13 @@ class InputAdapter(abc.ABC):
     def from_cli_input(self, value: str) -> InferenceTask:
         """Parse one CLI ``--input`` (literal or file path) like a request."""
         return self.from_http_request(cli_request(value))
+
+    def from_cli_files(self, files: Sequence[Tuple[Optional[str], str]]) -> InferenceTask:
+        """Parse CLI ``--input-file`` values (``(field name or None, path)`` pairs) like a request.
+
+        See :func:`cli_files_request` for how the files become one request body.
+        """
+        return self.from_http_request(cli_files_request(files))
 
     @abc.abstractmethod
     def _parse_http(self, request: HTTPRequest) -> InferenceTask:

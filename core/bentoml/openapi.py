@@ -1,4 +1,12 @@
-"""The OpenAPI 3 document of a service: one ``POST /<api>`` per API plus the server's routes."""
+"""The OpenAPI 3 document of a service: one ``POST /<api>`` per API plus the server's routes.
+
+Adapters describe their requests with :meth:`InputAdapter.request_schema`.  For
+uploads that is ``{"type": "string", "format": "binary"}`` (a raw body such as
+``image/*``) or an object of such properties (``multipart/form-data``); Swagger
+UI shows a file picker for both.  An adapter may give a binary example as
+``bytes`` (so its contract test can send it); JSON cannot carry bytes, so they
+are left out of the document here.
+"""
 from __future__ import annotations
 
 import inspect
@@ -6,6 +14,33 @@ from typing import TYPE_CHECKING, Any, Dict
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
+
+_OMIT = object()
+
+
+def _json_example(example: Any) -> Any:
+    """``example`` without its bytes (a body, or multipart field values); ``_OMIT`` when nothing is left."""
+    if isinstance(example, (bytes, bytearray)):
+        return _OMIT
+    if isinstance(example, dict):
+        kept = {k: _json_example(v) for k, v in example.items()}
+        kept = {k: v for k, v in kept.items() if v is not _OMIT}
+        return kept if kept or not example else _OMIT
+    return example
+
+
+def request_content(adapter: Any) -> Dict[str, Any]:
+    """The ``requestBody.content`` of an adapter, made JSON-safe (see the module docstring)."""
+    content = {}
+    for media_type, entry in adapter.request_schema().items():
+        entry = dict(entry)
+        if "example" in entry:
+            example = _json_example(entry.pop("example"))
+            if example is not _OMIT:
+                entry["example"] = example
+        content[media_type] = entry
+    return content
+
 
 _ERROR = {"application/json": {"schema": {"type": "object", "properties": {"error": {"type": "string"}}}}}
 
@@ -29,7 +64,7 @@ def openapi_spec(service: "BentoService") -> Dict[str, Any]:
             "summary": api.doc, "tags": ["app"],
             "operationId": f"{service.name}__{api.name}",
             "x-bentoml-input-type": api.input_adapter.input_type,
-            "requestBody": {"required": True, "content": api.input_adapter.request_schema()},
+            "requestBody": {"required": True, "content": request_content(api.input_adapter)},
             "responses": {
                 "200": {"description": "One result per input", "content": api.output_adapter.response_schema()},
                 "400": {"description": "Bad input", "content": _ERROR},

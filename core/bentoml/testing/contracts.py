@@ -142,12 +142,34 @@ class ArtifactContract(_PluginContract):
         assert not missing, f"no installed distribution provides {missing}"
 
 
-def _example_body(media_type: str, example: Any) -> bytes:
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def example_request(media_type: str, example: Any) -> HTTPRequest:
+    """The request a client would send for a ``request_schema()`` example of ``media_type``.
+
+    - ``bytes``: the body as is (binary uploads: ``image/*``, ``application/octet-stream``);
+    - ``multipart/form-data`` with a dict: one part per key, ``bytes`` values as
+      file uploads named after their field, other values as plain fields;
+    - ``str`` for a non-JSON media type: the UTF-8 text (``text/plain``, ``text/csv``);
+    - anything else: JSON.
+    """
+    from bentoml.multipart import MULTIPART_FORM_DATA, Part, encode_multipart
+
+    headers = {"Content-Type": media_type}
     if isinstance(example, bytes):
-        return example
-    if isinstance(example, str) and not (media_type == "application/json" or media_type.endswith("+json")):
-        return example.encode("utf-8")
-    return json.dumps(example).encode("utf-8")
+        body = example
+    elif media_type == MULTIPART_FORM_DATA and isinstance(example, dict):
+        parts = [Part(name, value, filename=name) if isinstance(value, bytes)
+                 else Part(name, (value if isinstance(value, str) else json.dumps(value)).encode("utf-8"))
+                 for name, value in example.items()]
+        headers["Content-Type"], body = encode_multipart(parts)
+    elif isinstance(example, str) and not _is_json(media_type):
+        body = example.encode("utf-8")
+    else:
+        body = json.dumps(example).encode("utf-8")
+    return HTTPRequest(body, headers)
 
 
 class InputAdapterContract(_PluginContract):
@@ -157,6 +179,8 @@ class InputAdapterContract(_PluginContract):
     request and the task count it should parse to), ``bad_requests`` (each must
     fail with HTTP 400) and optionally ``batch_requests`` (good requests that
     batch together; defaults to ``good_requests``); implement ``check_batch``.
+    Examples in ``request_schema()`` may be ``bytes`` (binary bodies) or, for
+    ``multipart/form-data``, a dict of field values (see :func:`example_request`).
     """
 
     kind = "input_adapters"
@@ -224,14 +248,20 @@ class InputAdapterContract(_PluginContract):
         with pytest.raises(ResultLengthMismatch):
             self.adapter.split(list(range(total + 1)), tasks)
 
+    def example_request(self, media_type: str, example: Any) -> HTTPRequest:
+        """How a ``request_schema()`` example becomes a request; see :func:`example_request`.
+
+        Override it only for a media type that function cannot encode.
+        """
+        return example_request(media_type, example)
+
     def test_request_schema_examples_parse(self) -> None:
         """``request_schema()`` maps media types to schema + example, and each example parses."""
         schema = self.adapter.request_schema()
         assert isinstance(schema, dict) and schema
         for media_type, entry in schema.items():
             assert {"schema", "example"} <= set(entry), media_type
-            body = _example_body(media_type, entry["example"])
-            self._parse_ok(HTTPRequest(body, {"Content-Type": media_type}))
+            self._parse_ok(self.example_request(media_type, entry["example"]))
 
     def test_config_is_json_serializable(self) -> None:
         """``config`` survives a JSON round trip (it is stored in ``bentoml.yml``)."""

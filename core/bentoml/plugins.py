@@ -40,7 +40,6 @@ KNOWN_PROVIDERS: Dict[str, Dict[str, str]] = {
         "PickleArtifact": "bentoml-pickle",
         "XgboostModelArtifact": "bentoml-xgboost",
         "TensorflowSavedModelArtifact": "bentoml-tensorflow",
-        "KerasModelArtifact": "bentoml-tensorflow",
         "H2oModelArtifact": "bentoml-h2o",
     },
     "input_adapters": {

@@ -15,7 +15,7 @@ import abc
 import copy
 import os
 import re
-from typing import Any, ClassVar, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bentoml.exceptions import ArtifactNotPacked, InvalidArgument, NotFound
 from bentoml.plugins import module_getattr
@@ -32,9 +32,15 @@ class BentoServiceArtifact(abc.ABC):
       distributions a bundle must pin (``("sklearn",)`` pins ``scikit-learn``);
     - ``fork_safe``: may be loaded before the server forks workers;
     - ``thread_safe``: may be called from several threads at once;
+    - ``conda_dependencies``: conda packages a bundle's ``environment.yml`` adds
+      (``("openjdk",)``), after the service's own;
+    - ``system_packages``: Debian packages a bundle's ``Dockerfile`` installs with
+      apt-get (``("default-jre-headless",)``);
 
-    and implement ``_pack`` (validate and keep the model), ``_save`` (write it
-    under a directory of its own) and ``_load`` (read it back, returning the model).
+    may override :meth:`prepare_serving` to share one resource among all of a
+    server's processes, and implement ``_pack`` (validate and keep the model),
+    ``_save`` (write it under a directory of its own) and ``_load`` (read it
+    back, returning the model).
 
     Example::
 
@@ -54,6 +60,37 @@ class BentoServiceArtifact(abc.ABC):
     requirement_imports: ClassVar[Tuple[str, ...]] = ()
     fork_safe: ClassVar[bool] = True
     thread_safe: ClassVar[bool] = False
+    conda_dependencies: ClassVar[Tuple[str, ...]] = ()
+    system_packages: ClassVar[Tuple[str, ...]] = ()
+
+    @classmethod
+    def prepare_serving(cls) -> Optional[Callable[[], None]]:
+        """Set up a resource that every process of an API server shares; return its release.
+
+        An API server calls this once per artifact class of the service it
+        serves, in its parent process, before it loads any artifact and before
+        it forks workers: the place to start a JVM, a cache server or a GPU
+        context that the workers then use.  Publish how to reach the resource
+        in ``os.environ`` (the workers inherit it) and read it back in
+        ``_load``.  Return a callable releasing the resource, or None.  The
+        server calls it exactly once, in the parent, when it stops (also after a
+        failed start); a worker that exits or is replaced never does.
+
+        ``bentoml.load`` and ``bentoml run`` do not call it, so ``_load`` must
+        also work without it (for example by starting a private resource).
+
+        Example::
+
+            @classmethod
+            def prepare_serving(cls):
+                proc = subprocess.Popen(["cache-server", "--port", "7700"])
+                os.environ["MY_CACHE_URL"] = "http://127.0.0.1:7700"
+                def release():
+                    proc.terminate()
+                    proc.wait(10)
+                return release
+        """
+        return None
 
     def __init__(self, name: str):
         if not isinstance(name, str) or not _ARTIFACT_NAME.match(name):

@@ -9,6 +9,12 @@ OpenMP, H2O's client), builds the app, and serves the shared socket with
 waitress.  Nothing that starts a thread, opens a database connection or starts
 a dispatcher runs before the fork.
 
+Before any artifact loads, the parent (the master, or the single process)
+calls each artifact class's ``prepare_serving`` once, so that a resource all
+workers share (a JVM, a cache server) starts once and its address reaches
+the workers through the environment; the parent releases these resources when
+it exits, whatever the reason, and never because one worker died.
+
 SIGTERM (and SIGINT) stop gracefully everywhere: stop accepting, let in-flight
 requests finish (bounded by ``timeout``), exit 0.  The master forwards the
 signal to its workers, replaces a worker that dies unexpectedly, and exits when
@@ -16,6 +22,7 @@ all have stopped.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -25,7 +32,7 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from bentoml.exceptions import BentoMLException
 from bentoml.server.config import ServerConfig
@@ -50,11 +57,39 @@ def bind_socket(host: str, port: int, backlog: int, reuse_port: bool = False) ->
     return sock
 
 
-def _load(bundle_path: str, fork_safe_only: bool):
+def _load_service(bundle_path: str):
+    """The bundle's service with no artifact loaded yet (see :func:`_load_artifacts`)."""
     from bentoml.bundle.load import load_from_dir
 
-    keep = (lambda artifact: artifact.fork_safe) if fork_safe_only else None
-    return load_from_dir(bundle_path, artifact_filter=keep, keep_modules=True)
+    return load_from_dir(bundle_path, artifact_filter=lambda artifact: False, keep_modules=True)
+
+
+def _load_artifacts(service, fork_safe_only: bool) -> None:
+    from bentoml.bundle.load import load_remaining_artifacts
+
+    if fork_safe_only:
+        for artifact in service.artifacts:
+            if artifact.fork_safe and not artifact.is_packed:
+                artifact.load(service._artifacts_dir)
+    else:
+        load_remaining_artifacts(service)
+
+
+def _release_quietly(cls: type, release) -> None:
+    try:
+        release()
+    except Exception as exc:  # the others must still be released
+        logger.error("releasing the serving resources of %s failed: %s", cls.__name__, exc)
+
+
+def prepare_serving_resources(service, stack: contextlib.ExitStack) -> None:
+    """Call ``prepare_serving`` once per artifact class of ``service`` (in declaration
+    order) and push each release onto ``stack``, which the serving parent unwinds when
+    it exits."""
+    for cls in dict.fromkeys(type(artifact) for artifact in service.artifacts):
+        release = cls.prepare_serving()
+        if release is not None:
+            stack.callback(_release_quietly, cls, release)
 
 
 def _announce(service, config: ServerConfig, sock: socket.socket, workers: int) -> None:
@@ -102,11 +137,14 @@ def _json_error_channel():
     return JsonErrorChannel
 
 
-def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None) -> int:
+def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None,
+               early_signals: Optional[List[int]] = None) -> int:
     """Serve ``sock`` in this process until SIGTERM/SIGINT; returns the exit code.
 
     ``announce`` is called once the signal handlers are in place (a SIGTERM right
-    after the "Serving" line must stop the server gracefully, not kill it)."""
+    after the "Serving" line must stop the server gracefully, not kill it).
+    ``early_signals`` collects signals an earlier handler caught during startup;
+    one caught before these handlers took over stops the worker at once."""
     from waitress import wasyncore
     from waitress.server import create_server
 
@@ -137,6 +175,8 @@ def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if early_signals:
+        on_signal(early_signals[0], None)
     if announce is not None:
         announce()
     try:
@@ -157,10 +197,31 @@ def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None
 def serve(bundle_path: str, config: ServerConfig) -> int:
     """Serve a bundle with ``config``; returns the process exit code."""
     if config.workers <= 1:
-        service = _load(bundle_path, fork_safe_only=False)
-        sock = bind_socket(config.host, config.port, config.backlog)
-        return run_worker(service, config, sock, announce=lambda: _announce(service, config, sock, 1))
+        return _serve_single(bundle_path, config)
     return _Master(bundle_path, config).run()
+
+
+def _serve_single(bundle_path: str, config: ServerConfig) -> int:
+    """One process: prepare shared resources, load everything, serve, release."""
+    stop_signal: List[int] = []
+
+    def on_early_signal(signum, _frame):  # until run_worker takes over: stop after setup
+        stop_signal.append(signum)
+
+    # Kept until run_worker installs its own, which then honours a signal seen here.
+    signal.signal(signal.SIGTERM, on_early_signal)
+    signal.signal(signal.SIGINT, on_early_signal)
+    with contextlib.ExitStack() as resources:
+        service = _load_service(bundle_path)
+        prepare_serving_resources(service, resources)
+        _load_artifacts(service, fork_safe_only=False)
+        sock = bind_socket(config.host, config.port, config.backlog)
+        if stop_signal:
+            logger.info("stopped (signal %d) before serving", stop_signal[0])
+            sock.close()
+            return 0
+        return run_worker(service, config, sock, announce=lambda: _announce(service, config, sock, 1),
+                          early_signals=stop_signal)
 
 
 class _Master:
@@ -177,20 +238,26 @@ class _Master:
     def run(self) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="bentoml-metrics-")
         os.environ[MULTIPROC_ENV] = metrics_dir  # before any worker imports prometheus_client
+        # Handlers first: a SIGTERM while a shared resource starts must still release it.
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
         try:
-            service = _load(self.bundle_path, fork_safe_only=True)
-            self.socks = self._bind()
-            sock = self.socks[0]
-            gc.collect()
-            gc.freeze()  # objects loaded so far stay shared with the workers (copy-on-write)
-            signal.signal(signal.SIGTERM, self._on_signal)
-            signal.signal(signal.SIGINT, self._on_signal)
-            _announce(service, self.config, sock, self.config.workers)
-            for index in range(self.config.workers):
-                if self.stopping:
-                    break
-                self._spawn(service, self.socks[index], index)
-            return self._supervise(service)
+            # Workers never leave _spawn (os._exit), so only the master unwinds `resources`.
+            with contextlib.ExitStack() as resources:
+                service = _load_service(self.bundle_path)
+                prepare_serving_resources(service, resources)
+                _load_artifacts(service, fork_safe_only=True)
+                self.socks = self._bind()
+                sock = self.socks[0]
+                gc.collect()
+                gc.freeze()  # objects loaded so far stay shared with the workers (copy-on-write)
+                if not self.stopping:
+                    _announce(service, self.config, sock, self.config.workers)
+                for index in range(self.config.workers):
+                    if self.stopping:
+                        break
+                    self._spawn(service, self.socks[index], index)
+                return self._supervise(service)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 

@@ -50,12 +50,17 @@ class APIConfig:
 
 @attrs.define
 class EnvConfig:
+    """What the bundle needs installed: ``conda_dependencies`` include those the artifact
+    classes declare; ``system_packages`` are Debian packages the Dockerfile installs."""
+
     python_version: str
     pip_requirements: List[str] = attrs.field(factory=list)
     conda_channels: List[str] = attrs.field(factory=list)
     conda_dependencies: List[str] = attrs.field(factory=list)
     docker_base_image: str = ""
     has_setup_sh: bool = False
+    # Added within schema 1: absent from older bundles, which still load (empty).
+    system_packages: List[str] = attrs.field(factory=list)
 
 
 @attrs.define

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import gzip
 import pathlib
-import re
 import textwrap
 
 import pytest
 
-from bentoml.testing.server import Server, save_service_source
+from bentoml.testing.server import Server, metric_sum, save_service_source
 
 MODULE = "server_test_service"
 DOC_MARKER = "Iris species for the API server tests (docstring marker 7f3a9c)."
@@ -144,21 +143,6 @@ def small_server(start_server, bundle) -> Server:
     """Production server, one worker, micro-batching, a 4 KiB request size limit."""
     return start_server("serve-gunicorn", str(bundle), "--port", "0", "--enable-microbatch",
                         "--max-request-size", "4096")
-
-
-def metric_sum(text: str, name: str, **labels: str) -> float:
-    """The sum of a Prometheus metric's samples whose labels include ``labels``."""
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("#") or not line.startswith(name):
-            continue
-        match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)", line)
-        if not match or match.group(1) != name:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(3) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += float(match.group(4))
-    return total
 
 
 def gzipped(data: bytes) -> bytes:

@@ -6,7 +6,8 @@ http://HOST:PORT`` line; ``server.post("/predict", [[1, 2]])`` answers a
 :class:`Reply`.  The ``start_server`` fixture (``bentoml.testing.pytest_plugin``)
 stops every server it started at the end of the session.
 :func:`save_service_source` saves a service written as source text, the way
-a user's module is saved, so a test can serve it.
+a user's module is saved, so a test can serve it; :func:`metric_sum` reads a
+counter from the server's ``/metrics`` text.
 """
 from __future__ import annotations
 
@@ -164,3 +165,18 @@ class Reply:
 
     def __repr__(self) -> str:
         return f"Reply({self.status}, {self.body[:300]!r})"
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """The sum of a Prometheus metric's samples whose labels include ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)", line)
+        if not match or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(3) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(match.group(4))
+    return total

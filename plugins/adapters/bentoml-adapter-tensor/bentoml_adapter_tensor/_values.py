@@ -14,9 +14,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bentoml.casting import STRING, lossless_cast
 from bentoml.exceptions import BadInput
 
-STRING = "string"
 _INT32 = np.iinfo(np.int32)
 _INT64 = np.iinfo(np.int64)
 _KIND_NAMES = {int: "number", float: "number", bool: "boolean", str: "string", dict: "object"}
@@ -85,42 +85,12 @@ def to_array(value: Any, where: str, dtype: Optional[str] = None) -> np.ndarray:
         names = sorted({_KIND_NAMES.get(k, k.__name__) for k in kinds})
         raise BadInput(f"{where} mixes {' and '.join(names)} values; a tensor holds one type")
     array = array.reshape(shape)
-    return array if dtype is None else cast(array, dtype, where)
+    return array if dtype is None else lossless_cast(array, dtype, where)
 
 
 def dtype_name(array: np.ndarray) -> str:
     """The TensorFlow name of an array's dtype (``string`` for bytes)."""
     return STRING if array.dtype == object else array.dtype.name
-
-
-def cast(array: np.ndarray, dtype: str, where: str) -> np.ndarray:
-    """``array`` as ``dtype`` when no value changes (ints into floats, ``3.0`` into int32), else BadInput."""
-    if dtype == STRING:
-        if array.dtype == object:
-            return array
-        raise BadInput(f"{where} holds {dtype_name(array)} values but this API expects strings")
-    target = np.dtype(dtype)
-    if array.dtype == target:
-        return array
-    if array.dtype == object:
-        raise BadInput(f"{where} holds strings but this API expects {dtype}")
-    if (target.kind == "b") != (array.dtype.kind == "b"):
-        raise BadInput(f"{where} holds {dtype_name(array)} values but this API expects {dtype}")
-    if target.kind in "iu":
-        if array.dtype.kind == "f":
-            bad = ~np.isfinite(array) | (array != np.trunc(array))
-            if bad.any():
-                raise BadInput(f"{where} holds non-integer values (e.g. {array[bad].flat[0].item()!r}) "
-                               f"but this API expects {dtype}")
-        info = np.iinfo(target)
-        if array.size and (array.min() < info.min or array.max() > info.max):
-            raise BadInput(f"{where} holds values outside the {dtype} range [{info.min}, {info.max}]")
-        return array.astype(target)
-    with np.errstate(over="ignore"):
-        out = array.astype(target)
-    if target.kind == "f" and np.any(np.isinf(out) & np.isfinite(array)):
-        raise BadInput(f"{where} holds values too large for {dtype}")
-    return out
 
 
 def concat(arrays: Sequence[np.ndarray], where: str) -> np.ndarray:

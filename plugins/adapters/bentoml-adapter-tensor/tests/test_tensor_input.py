@@ -204,11 +204,14 @@ def test_dtype_option_casts_without_changing_values(tf):
     batch = adapter.batch([parse(adapter, {"instances": [[1, 2.0]]})])
     assert batch.dtype == tf.int64 and batch.numpy().tolist() == [[1, 2]]
     assert "non-integer values (e.g. 3.7)" in error_of(adapter, {"instances": [[1, 3.7]]})
-    assert "holds strings but this API expects float16" in error_of(TfTensorInput(dtype="float16"),
-                                                                   {"instances": [["a"]]})
-    assert "expects strings" in error_of(TfTensorInput(dtype="string"), {"instances": [[1]]})
-    assert "outside the uint8 range" in error_of(TfTensorInput(dtype="uint8"), {"instances": [[300]]})
-    assert "too large for float16" in error_of(TfTensorInput(dtype="float16"), {"instances": [[1e6]]})
+    assert "holds strings (e.g. 'a') but float16 is expected" in error_of(TfTensorInput(dtype="float16"),
+                                                                          {"instances": [["a"]]})
+    assert "holds int64 numbers (e.g. 1) but strings are expected" in error_of(TfTensorInput(dtype="string"),
+                                                                               {"instances": [[1]]})
+    assert "outside the uint8 range [0, 255] (e.g. 300)" in error_of(TfTensorInput(dtype="uint8"),
+                                                                     {"instances": [[300]]})
+    assert "too large for float16 (e.g. 1000000.0)" in error_of(TfTensorInput(dtype="float16"),
+                                                                {"instances": [[1e6]]})
     # large integers are cast from full precision, not through float32
     big = 2 ** 53 + 1
     assert adapter.batch([parse(adapter, {"instances": [[big]]})]).numpy().tolist() == [[big]]

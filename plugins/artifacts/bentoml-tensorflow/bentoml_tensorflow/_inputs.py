@@ -4,7 +4,9 @@ A conversion is allowed when it keeps every value: ints into float32, integral
 floats (``3.0``) into int32, strings into a string input.  One that would change
 a value (``3.7`` into int32, ``300`` into uint8, text into float32) is refused
 with a :class:`~bentoml.exceptions.BadInput` naming the input, so the API
-server answers 400 instead of predicting on silently altered data.
+server answers 400 instead of predicting on silently altered data.  The cast
+itself is the kernel's :func:`bentoml.casting.lossless_cast`, shared with
+TfTensorInput.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from bentoml.casting import STRING, lossless_cast
 from bentoml.exceptions import BadInput
 
 from bentoml_tensorflow._tensorflow import import_tensorflow
@@ -50,7 +53,7 @@ def conform(value: Any, shape: Shape, dtype: str, what: str) -> Any:
             hint = " (the first dimension is the batch: wrap a single example in a list)"
         raise BadInput(f"{what} has shape {shape_text(array.shape)} but the model expects "
                        f"{shape_text(shape)}{hint}")
-    return _cast(array, dtype, np.dtype(tf.as_dtype(dtype).as_numpy_dtype), what)
+    return lossless_cast(array, STRING if dtype == STRING else tf.as_dtype(dtype).as_numpy_dtype, what)
 
 
 def _shape_fits(actual: Sequence[Optional[int]], declared: Shape) -> bool:
@@ -76,51 +79,3 @@ def _as_array(value: Any, what: str) -> np.ndarray:
             kinds = sorted({type(v).__name__ for v in values})
             raise BadInput(f"{what} mixes values of types {', '.join(kinds)}; a tensor holds one type")
     return array
-
-
-def _describe(array: np.ndarray) -> str:
-    kind = array.dtype.kind
-    return {"U": "strings", "S": "bytes", "O": "strings", "b": "booleans"}.get(kind, f"{array.dtype.name} numbers")
-
-
-def _cast(array: np.ndarray, dtype: str, target: np.dtype, what: str) -> np.ndarray:
-    """``array`` as ``target`` when that keeps every value, else BadInput."""
-    src = array.dtype
-    if dtype == "string":
-        if src.kind == "U":
-            return np.char.encode(array, "utf-8")
-        if src.kind in "SO":
-            return array
-        raise BadInput(f"{what} holds {_describe(array)} but the model expects strings")
-    if src == target:
-        return array
-    if src.kind in "USO":
-        raise BadInput(f"{what} holds strings but the model expects {dtype} numbers")
-    if target.kind == "b":
-        if src.kind != "b":
-            raise BadInput(f"{what} holds {_describe(array)} but the model expects booleans")
-        return array
-    if src.kind == "c" and target.kind != "c" and np.any(array.imag != 0):
-        raise BadInput(f"{what} holds complex numbers but the model expects {dtype}")
-    if src.kind == "c" and target.kind != "c":
-        array = array.real
-    if target.kind in "iu":
-        if array.dtype.kind == "f":
-            bad = ~np.isfinite(array) | (array != np.trunc(array))
-            if bad.any():
-                raise BadInput(f"{what} holds non-integer values (e.g. {array[bad].flat[0].item()!r}) but the model "
-                               f"expects {dtype}; round them before sending if that is intended")
-        if array.size and array.dtype.kind != "b":
-            info = np.iinfo(target)
-            low, high = array.min(), array.max()
-            if low < info.min or high > info.max:
-                raise BadInput(f"{what} holds values outside the {dtype} range "
-                               f"[{info.min}, {info.max}] (e.g. {(low if low < info.min else high).item()!r})")
-        return array.astype(target)
-    with np.errstate(over="ignore"):
-        out = array.astype(target)
-    if target.kind == "f" and array.dtype.kind == "f":
-        overflow = np.isinf(out) & np.isfinite(array)
-        if overflow.any():
-            raise BadInput(f"{what} holds values too large for {dtype} (e.g. {array[overflow].flat[0].item()!r})")
-    return out

@@ -152,7 +152,7 @@ def test_float_into_int32_is_refused_not_truncated(loaded_module):
     ([[1.0, 2.0, 3.0]], r"input 'x' has shape \(1, 3\) but the model expects \(None, 4\)"),
     ([1.0, 2.0, 3.0, 4.0], r"shape \(4,\).*wrap a single example in a list"),
     ([[[1.0, 2.0, 3.0, 4.0]]], r"shape \(1, 1, 4\)"),
-    ([["a", "b", "c", "d"]], "holds strings but the model expects float32"),
+    ([["a", "b", "c", "d"]], r"input 'x' holds strings \(e.g. 'a'\) but float32 is expected"),
     ([[1.0, 2.0, 3.0, 4.0], [1.0]], "ragged"),
     ([[1.0, None, 3.0, 4.0]], "holds None"),
 ])

@@ -6,7 +6,6 @@ the fork.  Needs bentoml-adapter-tensor as well as this plugin.
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,7 @@ import importlib_metadata
 import numpy as np
 import pytest
 
-from bentoml.testing.server import save_service_source
+from bentoml.testing.server import metric_sum, save_service_source
 
 pytest.importorskip("bentoml_adapter_tensor", reason="the serving tests need bentoml-adapter-tensor (TfTensorInput)")
 
@@ -50,19 +49,6 @@ SERVICE_SOURCE = textwrap.dedent('''\
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 3.4, 5.4, 2.3], [5.9, 3.0, 4.2, 1.5], [4.7, 3.2, 1.3, 0.2],
         [6.7, 3.0, 5.2, 2.3], [5.0, 2.0, 3.5, 1.0]]
-
-
-def metric_sum(text, name, **labels):
-    """Sum of a Prometheus metric's samples whose labels include ``labels``."""
-    total = 0.0
-    for line in text.splitlines():
-        match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$", line)
-        if not match or match.group(1) != name:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(3) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += float(match.group(4))
-    return total
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +136,7 @@ def test_concurrent_requests_are_batched_and_a_wrong_shape_fails_alone(server, i
 def test_malformed_requests_are_400(server):
     for path, body, message in [
         ("/predict", {"instances": [[1.0, 2.0], [1.0]]}, "instance 1 has shape (1,) but instance 0 has (2,)"),
-        ("/predict", {"instances": [["a", "b", "c", "d"]]}, "holds strings but the model expects float32"),
+        ("/predict", {"instances": [["a", "b", "c", "d"]]}, "holds strings (e.g. 'a') but float32 is expected"),
         ("/predict", {"instances": [[1.0] * 4], "inputs": [[1.0] * 4]}, "not both"),
         ("/named", {"instances": [{"y": [1.0] * 4}]}, "the model has no input 'y'; its inputs are ['x']"),
     ]:

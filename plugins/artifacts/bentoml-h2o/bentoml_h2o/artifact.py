@@ -9,6 +9,7 @@ from bentoml.artifact import BentoServiceArtifact
 from bentoml.exceptions import BentoMLException, BundleError, InvalidArgument
 
 from bentoml_h2o import cluster
+from bentoml_h2o.frames import accept_pandas
 
 MODEL_FILE = "model.h2o"
 INFO_FILE = "h2o_model.json"
@@ -41,9 +42,11 @@ class H2oModelArtifact(BentoServiceArtifact):
 
         svc.pack("model", gbm)   # after gbm.train(...)
 
-    ``self.artifacts.model`` is the H2O model itself: its ``predict`` takes an
-    ``H2OFrame``; :func:`bentoml_h2o.predict_dataframe` does the pandas round
-    trip and removes the frames it made from the cluster.
+    ``self.artifacts.model`` is the H2O model itself, whose ``predict`` also
+    takes a pandas DataFrame (see :class:`bentoml_h2o.frames.AcceptsPandas`), so
+    the spec's ``return self.artifacts.model.predict(df)`` works as written;
+    :func:`bentoml_h2o.predict_dataframe` does the same with options, uploading
+    with the training column types and removing the frames it made.
     """
 
     requirement_imports = ("h2o",)
@@ -66,7 +69,7 @@ class H2oModelArtifact(BentoServiceArtifact):
             if not obj.model_id or getattr(obj, "_model_json", None) is None:
                 raise InvalidArgument(f"H2oModelArtifact {self.name!r}: the H2O model has not been "
                                       "trained; call its train(...) method before packing it")
-            return obj
+            return accept_pandas(obj)
         what = obj if isinstance(obj, type) else type(obj)
         raise InvalidArgument(
             f"H2oModelArtifact {self.name!r} packs a trained H2O model (h2o.model.ModelBase, such as "
@@ -111,12 +114,12 @@ class H2oModelArtifact(BentoServiceArtifact):
             with cluster.exclusive_model_loading():
                 if cluster.dedicated_to_this_server():
                     try:  # a sibling worker loaded it already: use it, never replace it under them
-                        return h2o.get_model(model_id)
+                        return accept_pandas(h2o.get_model(model_id))
                     except H2OResponseError:
                         pass
                 if cluster.shares_our_files():
-                    return h2o.load_model(model_file)
-                return h2o.upload_model(model_file)
+                    return accept_pandas(h2o.load_model(model_file))
+                return accept_pandas(h2o.upload_model(model_file))
         except H2OError as exc:
             raise BentoMLException(f"H2O could not load artifact {self.name!r} from {model_file}: "
                                    f"{cluster.first_line(exc)}") from None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Type
 
 from bentoml.exceptions import BadInput
 
@@ -89,3 +89,43 @@ def predict_dataframe(model: Any, df: Any, column_types: Optional[Dict[str, str]
             h2o.remove(predictions)
     finally:
         h2o.remove(frame)
+
+
+class AcceptsPandas:
+    """Mixin placed before an H2O model's class: ``predict`` also takes a pandas DataFrame.
+
+    H2O's own ``predict`` takes only an ``H2OFrame``, so the spec's service
+    (``return self.artifacts.model.predict(df)`` under ``DataframeInput``) would
+    fail on every request.  With this mixin a DataFrame goes through
+    :func:`predict_dataframe` and a DataFrame of predictions comes back; an
+    ``H2OFrame`` goes to H2O unchanged.  The subclass keeps its base's name and
+    module, and ``isinstance`` checks against H2O's classes still hold.
+    """
+
+    def predict(self, test_data: Any, *args: Any, **kwargs: Any) -> Any:
+        if _is_pandas_dataframe(test_data) and not args and not kwargs:
+            return predict_dataframe(self, test_data)
+        return super().predict(test_data, *args, **kwargs)  # type: ignore[misc]
+
+
+_ACCEPTING: Dict[type, type] = {}
+
+
+def _is_pandas_dataframe(value: Any) -> bool:
+    return type(value).__module__.startswith("pandas") and hasattr(value, "columns")
+
+
+def _accepting_class(cls: Type) -> Type:
+    accepting = _ACCEPTING.get(cls)
+    if accepting is None:
+        accepting = type(cls.__name__, (AcceptsPandas, cls), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+        _ACCEPTING[cls] = accepting
+    return accepting
+
+
+def accept_pandas(model: Any) -> Any:
+    """Give ``model`` the DataFrame-taking ``predict`` of :class:`AcceptsPandas` (in place)."""
+    if not isinstance(model, AcceptsPandas):
+        model.__class__ = _accepting_class(type(model))
+    return model

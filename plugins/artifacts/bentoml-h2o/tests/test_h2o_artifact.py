@@ -272,3 +272,45 @@ def test_unreachable_configured_h2o_is_named(offline_bundle):
     assert out.returncode != 0
     assert f"cannot connect to the H2O at http://127.0.0.1:{port} (BENTOML_H2O_URL)" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+# The spec's "Conda Packages" example, verbatim after the imports it leaves out.
+SPEC_SNIPPET = '''\
+import bentoml
+from bentoml.adapters import DataframeInput
+from bentoml.artifact import H2oModelArtifact
+
+@bentoml.artifacts([H2oModelArtifact('model')])
+@bentoml.env(
+  pip_dependencies=['pandas', 'h2o==3.24.0.2'],
+  conda_channels=['h2oai'],
+  conda_dependencies=['h2o==3.24.0.2']
+)
+class ExamplePredictionService(bentoml.BentoService):
+
+  @bentoml.api(input=DataframeInput())
+  def predict(self, df):
+      return self.artifacts.model.predict(df)
+'''
+
+
+def test_spec_snippet_predicts_from_a_dataframe_as_written(iris_gbm, iris_df, tmp_path):
+    """``self.artifacts.model.predict(df)`` with a pandas DataFrame works, packed and loaded."""
+    import bentoml
+
+    x = iris_df.loc[SAMPLE_ROWS, IRIS_COLUMNS]
+    target = tmp_path / "ExamplePredictionService"
+    save_service_source(SPEC_SNIPPET, "h2o_spec_snippet", "ExamplePredictionService", target,
+                        {"model": iris_gbm})
+    assert iris_gbm.predict(x)["predict"].tolist() == ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    loaded = bentoml.load(str(target))
+    out = loaded.predict(x)
+    assert out["predict"].tolist() == ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    assert len(out) == 3 and {"Iris-setosa", "Iris-versicolor", "Iris-virginica"} <= set(out.columns)
+    from h2o.estimators import H2OGradientBoostingEstimator
+
+    model = loaded.artifacts.model
+    assert isinstance(model, H2OGradientBoostingEstimator)  # still H2O's own class...
+    assert type(model).__name__ == "H2OGradientBoostingEstimator"  # ...under its own name
+    env = yaml.safe_load((target / "environment.yml").read_text())
+    assert "h2oai" in env["channels"] and "h2o==3.24.0.2" in env["dependencies"]

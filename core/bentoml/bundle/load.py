@@ -119,10 +119,12 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
     return service
 
 
-def load_remaining_artifacts(service: "BentoService") -> None:
-    """Load the artifacts ``load_from_dir(artifact_filter=...)`` left out."""
+def load_remaining_artifacts(service: "BentoService",
+                             artifact_filter: Optional[Callable[[BentoServiceArtifact], bool]] = None) -> None:
+    """Load the artifacts ``load_from_dir(artifact_filter=...)`` left out (those
+    ``artifact_filter`` accepts, when given; the others stay for a later call)."""
     for artifact in service.artifacts:
-        if not artifact.is_packed:
+        if not artifact.is_packed and (artifact_filter is None or artifact_filter(artifact)):
             artifact.load(service._artifacts_dir)
 
 

@@ -34,6 +34,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+from bentoml.bundle.load import load_from_dir, load_remaining_artifacts
 from bentoml.exceptions import BentoMLException
 from bentoml.server.config import ServerConfig
 from bentoml.server.metrics import MULTIPROC_ENV, mark_worker_dead
@@ -58,21 +59,8 @@ def bind_socket(host: str, port: int, backlog: int, reuse_port: bool = False) ->
 
 
 def _load_service(bundle_path: str):
-    """The bundle's service with no artifact loaded yet (see :func:`_load_artifacts`)."""
-    from bentoml.bundle.load import load_from_dir
-
+    """The bundle's service with no artifact loaded yet (``load_remaining_artifacts`` loads them)."""
     return load_from_dir(bundle_path, artifact_filter=lambda artifact: False, keep_modules=True)
-
-
-def _load_artifacts(service, fork_safe_only: bool) -> None:
-    from bentoml.bundle.load import load_remaining_artifacts
-
-    if fork_safe_only:
-        for artifact in service.artifacts:
-            if artifact.fork_safe and not artifact.is_packed:
-                artifact.load(service._artifacts_dir)
-    else:
-        load_remaining_artifacts(service)
 
 
 def _release_quietly(cls: type, release) -> None:
@@ -148,7 +136,6 @@ def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None
     from waitress import wasyncore
     from waitress.server import create_server
 
-    from bentoml.bundle.load import load_remaining_artifacts
     from bentoml.server.app import create_app
 
     load_remaining_artifacts(service)
@@ -214,7 +201,7 @@ def _serve_single(bundle_path: str, config: ServerConfig) -> int:
     with contextlib.ExitStack() as resources:
         service = _load_service(bundle_path)
         prepare_serving_resources(service, resources)
-        _load_artifacts(service, fork_safe_only=False)
+        load_remaining_artifacts(service)
         sock = bind_socket(config.host, config.port, config.backlog)
         if stop_signal:
             logger.info("stopped (signal %d) before serving", stop_signal[0])
@@ -246,7 +233,7 @@ class _Master:
             with contextlib.ExitStack() as resources:
                 service = _load_service(self.bundle_path)
                 prepare_serving_resources(service, resources)
-                _load_artifacts(service, fork_safe_only=True)
+                load_remaining_artifacts(service, lambda artifact: artifact.fork_safe)
                 self.socks = self._bind()
                 sock = self.socks[0]
                 gc.collect()

@@ -189,6 +189,7 @@ class PluginRegistry:
             if self._tables is not None:
                 return self._tables
             tables: Dict[str, Dict[str, List[Registration]]] = {k: {} for k in hookspecs.REGISTRATION_HOOKS}
+            skipped: Dict[Tuple[str, str], PluginFailure] = {}
             broken: Dict[str, PluginFailure] = {}
             for kind, hook_name in hookspecs.REGISTRATION_HOOKS.items():
                 for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -211,7 +212,7 @@ class PluginRegistry:
                         broken[impl.plugin_name] = self._fail(
                             impl.plugin_name, dist, _framework_missing_message(dist, missing))
                         for reg in found:
-                            self._skipped[(kind, reg.name)] = broken[impl.plugin_name]
+                            skipped[(kind, reg.name)] = broken[impl.plugin_name]
                         continue
                     for reg in found:
                         tables[kind].setdefault(reg.name, []).append(reg)
@@ -220,11 +221,11 @@ class PluginRegistry:
                     for name in list(table):
                         for reg in table[name]:
                             if reg.plugin in broken:
-                                self._skipped[(kind, name)] = broken[reg.plugin]
+                                skipped[(kind, name)] = broken[reg.plugin]
                         table[name] = [r for r in table[name] if r.plugin not in broken]
                         if not table[name]:
                             del table[name]
-            self._tables = tables
+            self._tables, self._skipped = tables, skipped
             return tables
 
     def lookup(self, kind: str, name: str) -> Registration:

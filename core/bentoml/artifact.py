@@ -168,6 +168,32 @@ class BentoServiceArtifact(abc.ABC):
 Artifact = BentoServiceArtifact
 
 
+_MIXED: Dict[Tuple[type, type], type] = {}
+
+
+def with_mixin(model: Any, mixin: type) -> Any:
+    """Give ``model`` the methods of ``mixin`` in place, keeping it its framework's own type.
+
+    Its class becomes a subclass ``(mixin, type(model))`` (one per pair, cached)
+    that carries the original class's name, qualname, module and docstring, so
+    ``isinstance`` checks, reprs and the framework's own serialization still see
+    the original.  For artifacts whose loaded models need a method adjusted
+    (Keras's ``__call__``, which Python looks up on the class; H2O's
+    ``predict``) where a wrapper object would fail the framework's type checks.
+    Already mixed models are returned unchanged.
+    """
+    if isinstance(model, mixin):
+        return model
+    cls = type(model)
+    mixed = _MIXED.get((mixin, cls))
+    if mixed is None:
+        mixed = _MIXED.setdefault((mixin, cls), type(cls.__name__, (mixin, cls), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}))
+    # object.__setattr__: frameworks' own __setattr__ (Keras tracks attributes as state) stay out of it.
+    object.__setattr__(model, "__class__", mixed)
+    return model
+
+
 class ArtifactCollection:
     """``service.artifacts``: attribute access returns the packed model itself.
 

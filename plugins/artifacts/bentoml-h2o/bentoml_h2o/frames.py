@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, Optional
 
+from bentoml.artifact import with_mixin
 from bentoml.exceptions import BadInput
 
 # H2O's column types as a model records them -> as H2OFrame(column_types=...) takes them.
@@ -108,24 +109,10 @@ class AcceptsPandas:
         return super().predict(test_data, *args, **kwargs)  # type: ignore[misc]
 
 
-_ACCEPTING: Dict[type, type] = {}
-
-
 def _is_pandas_dataframe(value: Any) -> bool:
     return type(value).__module__.startswith("pandas") and hasattr(value, "columns")
 
 
-def _accepting_class(cls: Type) -> Type:
-    accepting = _ACCEPTING.get(cls)
-    if accepting is None:
-        accepting = type(cls.__name__, (AcceptsPandas, cls), {
-            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
-        _ACCEPTING[cls] = accepting
-    return accepting
-
-
 def accept_pandas(model: Any) -> Any:
     """Give ``model`` the DataFrame-taking ``predict`` of :class:`AcceptsPandas` (in place)."""
-    if not isinstance(model, AcceptsPandas):
-        model.__class__ = _accepting_class(type(model))
-    return model
+    return with_mixin(model, AcceptsPandas)

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import numbers
 import sys
-from typing import Any, Dict
+from typing import Any
 
 import numpy as np
 
+from bentoml.artifact import with_mixin
+
 from bentoml_tensorflow._inputs import conform
 from bentoml_tensorflow._tensorflow import import_tensorflow
-
-_GUARDED: Dict[type, type] = {}
-
 
 def _fit_one(value: Any, spec: Any) -> Any:
     return conform(value, list(spec.shape), str(spec.dtype), f"input {spec.name!r}")
@@ -83,21 +82,9 @@ class KerasInputGuard:
         return super().predict_on_batch(fit_keras_inputs(self, x))  # type: ignore[misc]
 
 
-def _guarded_class(cls: type) -> type:
-    guarded = _GUARDED.get(cls)
-    if guarded is None:
-        guarded = type(cls.__name__, (KerasInputGuard, cls), {
-            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
-        _GUARDED[cls] = guarded
-    return guarded
-
-
 def guard_keras_model(model: Any) -> Any:
     """Give a Keras model this plugin loaded the input checks of :class:`KerasInputGuard`."""
-    if not isinstance(model, KerasInputGuard):
-        # object.__setattr__: Keras's own __setattr__ would try to track the class as state.
-        object.__setattr__(model, "__class__", _guarded_class(type(model)))
-    return model
+    return with_mixin(model, KerasInputGuard)
 
 
 def is_guarded(model: Any) -> bool:

@@ -27,6 +27,9 @@ def _server_options(func):
                      help="Largest request body in bytes [env BENTOML_MAX_REQUEST_SIZE; default 20 MiB]"),
         click.option("--enable-cors/--disable-cors", "cors", default=None,
                      help="Send CORS headers [env BENTOML_ENABLE_CORS; default off]"),
+        click.option("--cpu-affinity/--no-cpu-affinity", "cpu_affinity", default=None,
+                     help="With several workers, pin each to its own share of the CPUs "
+                          "[env BENTOML_CPU_AFFINITY; default on]"),
     ]
     for option in reversed(options):
         func = option(func)

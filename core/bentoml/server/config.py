@@ -50,6 +50,8 @@ class ServerConfig:
     mb_max_latency: Optional[float] = None
     max_request_size: int = DEFAULT_MAX_REQUEST_SIZE
     cors: bool = False
+    #: with several workers, pin each to its own share of the CPUs (see cpu_affinity.py)
+    cpu_affinity: bool = True
     connection_limit: int = 512
     backlog: int = 2048
 
@@ -76,6 +78,7 @@ ENVIRONMENT = {
     "BENTOML_MB_MAX_LATENCY": ("mb_max_latency", float),
     "BENTOML_MAX_REQUEST_SIZE": ("max_request_size", int),
     "BENTOML_ENABLE_CORS": ("cors", _env_bool),
+    "BENTOML_CPU_AFFINITY": ("cpu_affinity", _env_bool),
 }
 
 

@@ -4,9 +4,9 @@ With ``workers > 1`` the master loads the bundle and its fork-safe artifacts,
 binds one listening socket per worker on the port (SO_REUSEPORT, so the kernel
 spreads connections evenly), freezes the garbage collector's view of what it
 loaded (so workers share those pages instead of copying them) and forks. Each
-worker loads the artifacts that are not fork-safe (TensorFlow, XGBoost's
-OpenMP, H2O's client), builds the app, and serves the shared socket with
-waitress.  Nothing that starts a thread, opens a database connection or starts
+worker pins itself to its share of the CPUs (``cpu_affinity``), loads the
+artifacts that are not fork-safe (TensorFlow, XGBoost's OpenMP, H2O's client),
+builds the app, and serves its socket with waitress.  Nothing that starts a thread, opens a database connection or starts
 a dispatcher runs before the fork.
 
 Before any artifact loads, the parent (the master, or the single process)
@@ -37,6 +37,7 @@ from typing import Dict, List, Optional
 from bentoml.bundle.load import load_from_dir, load_remaining_artifacts
 from bentoml.exceptions import BentoMLException
 from bentoml.server.config import ServerConfig
+from bentoml.server.cpu_affinity import pin_worker
 from bentoml.server.metrics import MULTIPROC_ENV, mark_worker_dead
 
 logger = logging.getLogger("bentoml.server")
@@ -271,6 +272,8 @@ class _Master:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 for other in set(self.socks) - {sock}:
                     other.close()  # only its own socket: a stopped worker must refuse, not queue
+                if self.config.cpu_affinity:
+                    pin_worker(index, self.config.workers)  # before any thread starts
                 code = run_worker(service, self.config, sock)
             except BaseException:
                 logger.exception("worker %d failed", os.getpid())

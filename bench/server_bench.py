@@ -40,7 +40,9 @@ BUNDLES = os.path.join(HERE, ".bundles")
 ROW = [5.1, 3.5, 1.4, 0.2]            # iris row 0; every model here predicts class 0
 BENTO_BODY = json.dumps([ROW])        # ours, BentoML 0.8.6, Flask baselines
 ALL_SERVERS = ["ours-nb", "ours-mb1", "ours-mb2", "flask", "constant", "mlserver", "bentoml086"]
-OPTIONAL_SERVERS = ["ours-dev"]       # `bentoml serve` (development server); not in the default set
+# Not in the default set: `bentoml serve` (development server), and 2 workers without
+# CPU affinity (the A/B of `--cpu-affinity`).
+OPTIONAL_SERVERS = ["ours-dev", "ours-mb2-noaff"]
 MODELS = ["rf", "svc"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
@@ -165,9 +167,11 @@ class Server:
             if name == "ours-dev":
                 self.cmd = [bentoml, "serve", bundle, "--port", str(self.port)]
             else:
-                workers = {"ours-nb": "1", "ours-mb1": "1", "ours-mb2": "2"}[name]
+                workers = {"ours-nb": "1", "ours-mb1": "1", "ours-mb2": "2", "ours-mb2-noaff": "2"}[name]
                 self.cmd = [bentoml, "serve-gunicorn", bundle, "--workers", workers,
                             "--port", str(self.port)]
+                if name == "ours-mb2-noaff":
+                    self.cmd.append("--no-cpu-affinity")
                 if name != "ours-nb":
                     self.cmd.insert(3, "--enable-microbatch")
         elif name == "flask":
@@ -507,7 +511,7 @@ def markdown(results, args, meta):
                 w("| %s | %s | - | %s | | | | | | | |" % (
                     name, model, (f or "no result").replace("|", "/")))
     w("")
-    refs = [s for s in ("mlserver", "bentoml086", "flask", "constant") if s in args.servers]
+    refs = [s for s in ("mlserver", "bentoml086", "flask", "constant", "ours-mb2-noaff") if s in args.servers]
     subjects = [s for s in args.servers if s != "constant"]
     if refs and any(best(results, n, m, c) for n in subjects for m in args.models
                     for c in args.connections):
@@ -615,8 +619,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--servers", default=",".join(ALL_SERVERS),
-                    help="comma list from %s (default: all but ours-dev)"
-                         % ",".join(ALL_SERVERS + OPTIONAL_SERVERS))
+                    help="comma list from %s (default: all but %s)"
+                         % (",".join(ALL_SERVERS + OPTIONAL_SERVERS), " and ".join(OPTIONAL_SERVERS)))
     ap.add_argument("--models", default=",".join(MODELS), help="comma list from rf,svc")
     ap.add_argument("--connections", default="1,16,64", help="comma list (default 1,16,64)")
     ap.add_argument("--duration", type=int, default=10, help="seconds per level (default 10)")

@@ -4,9 +4,10 @@ A worker's Python threads (waitress's request threads, the dispatcher running
 the model) take turns holding the GIL.  Left to the scheduler, consecutive
 turns land on different cores, so every hand-over moves the interpreter's state
 between caches and wakes a thread on another core; and two workers' threads
-interleave on every core.  Measured on a 2-core machine (RandomForest, 64
-connections, ``bench/server_bench.py``), pinning each of 2 workers to its own
-core served 30-60% more requests per second with a lower p99.
+interleave on every core.  Measured on a 2-core machine at 64 connections
+(``bench/server_bench.py``, see ``bench/RESULTS.md``), pinning each of 2 workers
+to its own core served about 40% (RandomForest) and 65% (SVC) more requests per
+second, with a lower p99.
 
 The CPUs this process may use are split into ``workers`` contiguous, nearly
 equal slices, so a worker's native thread pools (OpenMP in XGBoost, TensorFlow's

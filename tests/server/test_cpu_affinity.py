@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bentoml.server.cpu_affinity import worker_cpus
+from bentoml.testing.server import child_pids
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs Linux CPU affinity")
 
@@ -36,26 +37,14 @@ def test_share_arguments_are_checked():
 
 
 # -- black box: the workers of a real server -------------------------------------------------------
-def _children(pid: int) -> list:
-    found = []
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return sorted(found)
-
-
 def _workers(server, want: int, exclude=(), timeout: float = 30) -> list:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = [p for p in _children(server.proc.pid) if p not in exclude]
+        pids = [p for p in child_pids(server.proc.pid) if p not in exclude]
         if len(pids) == want:
             return pids
         time.sleep(0.1)
-    raise AssertionError(f"expected {want} workers of {server.proc.pid}, found {_children(server.proc.pid)}")
+    raise AssertionError(f"expected {want} workers of {server.proc.pid}, found {child_pids(server.proc.pid)}")
 
 
 def _affinity_of_every_thread(pid: int) -> set:

@@ -6,8 +6,8 @@ spreads connections evenly), freezes the garbage collector's view of what it
 loaded (so workers share those pages instead of copying them) and forks. Each
 worker pins itself to its share of the CPUs (``cpu_affinity``), loads the
 artifacts that are not fork-safe (TensorFlow, XGBoost's OpenMP, H2O's client),
-builds the app, and serves its socket with waitress.  Nothing that starts a thread, opens a database connection or starts
-a dispatcher runs before the fork.
+builds the app, and serves its socket with waitress.  Nothing that starts a
+thread, opens a database connection or starts a dispatcher runs before the fork.
 
 Before any artifact loads, the parent (the master, or the single process)
 calls each artifact class's ``prepare_serving`` once, so that a resource all

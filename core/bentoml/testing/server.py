@@ -7,7 +7,8 @@ http://HOST:PORT`` line; ``server.post("/predict", [[1, 2]])`` answers a
 stops every server it started at the end of the session.
 :func:`save_service_source` saves a service written as source text, the way
 a user's module is saved, so a test can serve it; :func:`metric_sum` reads a
-counter from the server's ``/metrics`` text.
+counter from the server's ``/metrics`` text; :func:`child_pids` finds a
+server's workers (or the processes it started).
 """
 from __future__ import annotations
 
@@ -180,3 +181,16 @@ def metric_sum(text: str, name: str, **labels: str) -> float:
         if all(found.get(k) == v for k, v in labels.items()):
             total += float(match.group(4))
     return total
+
+
+def child_pids(pid: int) -> List[int]:
+    """The pids of the live processes whose parent is ``pid`` (read from ``/proc``), sorted."""
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)

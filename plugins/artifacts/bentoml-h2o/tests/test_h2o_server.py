@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from bentoml.testing.server import save_service_source
+from bentoml.testing.server import child_pids, save_service_source
 
 IRIS_COLUMNS = ["Sepal.Length", "Sepal.Width", "Petal.Length", "Petal.Width"]
 SAMPLE_ROWS = [0, 60, 120]
@@ -53,19 +53,13 @@ SERVICE_SOURCE = textwrap.dedent('''\
 def java_children(pid: int) -> list:
     """pids of the java processes whose parent is ``pid``."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for child in child_pids(pid):
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
+            argv = cmdline(child)
+        except OSError:  # ended meanwhile
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and argv and os.path.basename(argv[0]) == b"java":
-            found.append(int(entry))
+        if argv and os.path.basename(argv[0]) == "java":
+            found.append(child)
     return found
 
 

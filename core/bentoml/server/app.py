@@ -59,13 +59,11 @@ class ServiceApp:
     """The WSGI application: ``POST /<api>`` takes the lean path of
     :class:`~bentoml.server.api_handler.APIHandler`; every other route is Flask's."""
 
-    def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], config: ServerConfig,
-                 in_flight: "InFlight", metrics: ServerMetrics, request_ids: RequestIds):
+    def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: "InFlight",
+                 request_ids: RequestIds):
         self.flask = flask_app
         self.handlers = handlers
-        self.config = config
         self.in_flight = in_flight
-        self.metrics = metrics
         self.request_ids = request_ids
         self._routes = {f"/{name}": handler for name, handler in handlers.items()}
 
@@ -102,7 +100,7 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
         handler = handlers[api.name] = APIHandler(api, config, metrics, model_lock)
         # Flask keeps the API routes too: OPTIONS (CORS preflight) and 405 for other methods.
         app.add_url_rule(f"/{api.name}", endpoint=f"api_{api.name}", methods=["POST"],
-                         view_func=_flask_view(handler, request_ids))
+                         view_func=_flask_view(handler))
     docs = openapi_spec(service)
 
     @app.before_request
@@ -167,10 +165,10 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
         logger.error("unhandled error on %s", request.path, exc_info=exc)
         return _json_error(500, f"internal error: {type(exc).__name__}")
 
-    return ServiceApp(app, handlers, config, in_flight, metrics, request_ids)
+    return ServiceApp(app, handlers, in_flight, request_ids)
 
 
-def _flask_view(handler: APIHandler, request_ids: RequestIds):
+def _flask_view(handler: APIHandler):
     def view() -> Response:  # reached only through Flask (not the lean path), e.g. in tests
         status, headers, body = handler.respond(request.environ, g.request_id)
         return Response(body, status=int(status.split()[0]),

@@ -100,18 +100,18 @@ def _json_error_channel():
     """waitress's channel, answering its own errors (413 from Content-Length alone,
     malformed HTTP) like the app does: a JSON ``{"error": ...}`` with ``X-Request-Id``."""
     import json
-    import uuid
 
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from bentoml.server.api_handler import REQUEST_ID
+    from bentoml.server.api_handler import RequestIds
+
+    request_ids = RequestIds()
 
     class JsonErrorTask(ErrorTask):
         def execute(self):
             error = self.request.error
-            incoming = (self.request.headers or {}).get("X_REQUEST_ID", "")
-            request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            request_id = request_ids.next((self.request.headers or {}).get("X_REQUEST_ID", ""))
             body = json.dumps({"error": f"{error.reason}: {error.body}"}).encode()
             self.status = f"{error.code} {error.reason}"
             self.response_headers.extend([("Content-Type", "application/json"),

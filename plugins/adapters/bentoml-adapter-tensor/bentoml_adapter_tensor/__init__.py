@@ -7,12 +7,12 @@ which in the API server happens in each worker after the fork.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter, split_results
 from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.hookspecs import hookimpl
+from bentoml.native_logs import import_with_log_level
 
 __all__ = ["TfTensorInput"]
 
@@ -23,13 +23,11 @@ _EXAMPLES = {"f": [[1.0, 2.0, 3.0, 4.0]], "i": [[1, 2, 3, 4]], "u": [[1, 2, 3, 4
 
 def _tensorflow() -> Any:
     # TF reads its C++ log level once, on load: keep the INFO banners out of server logs and CLI output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     try:
-        import tensorflow as tf
+        return import_with_log_level("tensorflow", "TF_CPP_MIN_LOG_LEVEL")
     except ImportError as exc:
         raise ImportError("TfTensorInput hands the API tf.Tensor values and needs TensorFlow: "
                           f"pip install 'bentoml-adapter-tensor[cpu]' (or [gpu]) ({exc})") from exc
-    return tf
 
 
 def _dtype_name(dtype: Any, option: str) -> str:

@@ -1,8 +1,9 @@
 """The one place this plugin imports TensorFlow (2.5-5 s), always from inside a method."""
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from bentoml.native_logs import import_with_log_level
 
 INSTALL_HINT = "pip install 'bentoml-tensorflow[cpu]' (or [gpu])"
 
@@ -12,15 +13,14 @@ def import_tensorflow() -> Any:
 
     TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL`` once, when its library loads, and
     otherwise greets every server worker and CLI run with CPU-feature banners.
-    Level 1 drops only INFO: warnings and errors still show.  Setting the
-    variable after TensorFlow is loaded changes nothing, so this is harmless then.
+    Level 1 drops only INFO: warnings and errors still show.  What it logs
+    through absl while loading ignores the variable, so those lines are
+    filtered at the same level (:mod:`bentoml.native_logs`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     try:
-        import tensorflow as tf
+        return import_with_log_level("tensorflow", "TF_CPP_MIN_LOG_LEVEL")
     except ImportError as exc:
         raise ImportError(f"bentoml-tensorflow needs TensorFlow: {INSTALL_HINT} ({exc})") from exc
-    return tf
 
 
 def import_keras() -> Any:

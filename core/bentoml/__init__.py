@@ -2,9 +2,8 @@
 
 Public API only; integrations come from plugins (see :mod:`bentoml.hookspecs`).
 """
-__version__ = "2.0.0.dev0"
-
-from bentoml.service import BentoService, api, artifacts, env  # noqa: E402
+from bentoml._version import __version__
+from bentoml.service import BentoService, api, artifacts, env
 
 
 def load(bento: str) -> "BentoService":

@@ -1,5 +1,5 @@
 """What the kernel registers itself, through the same hooks as any plugin."""
-from bentoml.adapters import JsonOutput
+from bentoml.adapters.json_output import JsonOutput
 from bentoml.hookspecs import hookimpl
 
 

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 import attrs
 
-from bentoml.adapters import (InferenceError, InferenceResult, InferenceTask, InputAdapter, JsonOutput,
-                              OutputAdapter)
+from bentoml.adapters.input_adapter import InputAdapter
+from bentoml.adapters.json_output import JsonOutput
+from bentoml.adapters.output_adapter import OutputAdapter
+from bentoml.inference import InferenceError, InferenceResult, InferenceTask
 from bentoml.exceptions import BadInput, InvalidArgument
 
 if TYPE_CHECKING:

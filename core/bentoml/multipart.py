@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import attrs
 
 from bentoml.exceptions import BadInput, InvalidArgument
+from bentoml.inference import HTTPRequest
 
-if TYPE_CHECKING:
-    from bentoml.adapters import HTTPRequest
 
 MULTIPART_FORM_DATA = "multipart/form-data"
 #: More parts than this in one request is a 400: no adapter needs that many, and
@@ -52,10 +51,8 @@ class Part:
     def is_file(self) -> bool:
         return self.filename is not None
 
-    def as_request(self) -> "HTTPRequest":
+    def as_request(self) -> HTTPRequest:
         """This part as a request of its own, so adapters parse an upload like a raw body."""
-        from bentoml.adapters import HTTPRequest
-
         headers = {"content-type": self.content_type} if self.content_type else {}
         return HTTPRequest(self.data, headers, filename=self.filename)
 
@@ -105,7 +102,7 @@ class MultipartForm:
         return candidates[0]
 
 
-def is_multipart(request: "HTTPRequest") -> bool:
+def is_multipart(request: HTTPRequest) -> bool:
     """Whether the request says its body is ``multipart/form-data``."""
     return request.content_type == MULTIPART_FORM_DATA
 
@@ -125,7 +122,7 @@ def _boundary(content_type: str) -> bytes:
         raise BadInput("the multipart boundary must be ASCII") from None
 
 
-def parse_multipart(request: "HTTPRequest", max_parts: int = MAX_PARTS) -> MultipartForm:
+def parse_multipart(request: HTTPRequest, max_parts: int = MAX_PARTS) -> MultipartForm:
     """Split a ``multipart/form-data`` request body into its parts.
 
     Raises :class:`BadInput` naming the problem for a missing boundary, a

@@ -28,6 +28,7 @@ import importlib_metadata
 import pluggy
 
 from bentoml import hookspecs
+from bentoml._version import __version__
 from bentoml.exceptions import MissingPlugin, PluginConflict
 
 logger = logging.getLogger(__name__)
@@ -318,8 +319,6 @@ def _framework_missing_message(dist: str, missing: List[str]) -> str:
 
 
 def _kernel_version() -> str:
-    from bentoml import __version__
-
     return __version__
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 import importlib_metadata
 from packaging.utils import canonicalize_name
 
+from bentoml._version import __version__
 from bentoml.bundle import templates
 from bentoml.bundle.config import (APIConfig, ArtifactConfig, BundleConfig, EnvConfig,
                                    ProviderRef, ServiceRef, WheelRef, BUNDLE_CONFIG_FILE)
@@ -137,8 +138,6 @@ def _check_target(path: str) -> str:
 
 def build_config(service: "BentoService", version: str, sources: LocalSources) -> tuple:
     """The bundle's config plus the wheel distributions and requirements to write."""
-    from bentoml import __version__
-
     env = type(service)._bento_env
     ours = _our_distributions()
     artifacts = [ArtifactConfig(a.name, a.artifact_type, _provider("artifacts", type(a), sources))

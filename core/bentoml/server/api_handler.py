@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
-from bentoml.adapters import HTTPRequest, InferenceError, InferenceResult
+from bentoml.inference import HTTPRequest, InferenceError, InferenceResult
 from bentoml.exceptions import BadInput
 from bentoml.server.config import DEFAULT_MB_MAX_BATCH_SIZE, DEFAULT_MB_MAX_LATENCY_MS, ServerConfig
 from bentoml.server.dispatcher import MicroBatchDispatcher

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Callable, Deque, List, Optional, Sequence
 
-from bentoml.adapters import InferenceError, InferenceResult, InferenceTask
+from bentoml.inference import InferenceError, InferenceResult, InferenceTask
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter, split_results
+from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter
 from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.hookspecs import hookimpl
 from bentoml.native_logs import import_with_log_level
@@ -88,6 +88,8 @@ class TfTensorInput(InputAdapter):
     """
 
     requirement_imports = ("tensorflow", "numpy")
+    #: A dict of outputs (a signature's) becomes one object per instance.
+    named_outputs = True
 
     def __init__(self, dtype: DType = None):
         if isinstance(dtype, Mapping):
@@ -128,19 +130,9 @@ class TfTensorInput(InputAdapter):
             return {n: tf.convert_to_tensor(concat([p[n] for p in parts], f"input {n!r}")) for n in names}
         raise BadInput("requests in one batch mix named and unnamed inputs")
 
-    def split(self, result: Any, tasks: Sequence[InferenceTask]) -> List[Any]:
-        """One share per request; a dict of outputs becomes one object per instance."""
-        if isinstance(result, Mapping):
-            names = list(result)
-            columns = {n: split_results(_to_host(result[n]), tasks) for n in names}
-            shares: List[Any] = []
-            for i, task in enumerate(tasks):
-                if task.count is None:
-                    shares.append({n: columns[n][i] for n in names})
-                else:
-                    shares.append([{n: columns[n][i][j] for n in names} for j in range(task.count)])
-            return shares
-        return split_results(_to_host(result), tasks)
+    def _result_value(self, value: Any) -> Any:
+        """Tensors become host arrays before they are split per request."""
+        return _to_host(value)
 
     # -- documentation ---------------------------------------------------------------------
     def request_schema(self) -> Dict[str, Dict[str, Any]]:

@@ -1,0 +1,97 @@
+"""The base class of input adapters: one request -> one task; tasks -> one batch -> shares."""
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from bentoml.adapters.cli_input import cli_files_request, cli_request
+from bentoml.adapters.split import split_named_results, split_results
+from bentoml.exceptions import BadInput
+from bentoml.inference import HTTPRequest, InferenceTask
+
+
+class InputAdapter(abc.ABC):
+    """Base class of input adapters (``DataframeInput``, ``JsonInput``, ...).
+
+    Subclasses implement ``_parse_http`` (may raise :class:`BadInput`),
+    ``_batch`` and ``request_schema``, and report their constructor options in
+    ``config`` (stored as the API's ``input_config`` in ``bentoml.yml``).
+    ``split`` cuts results back per task; ``_result_value`` and
+    ``named_outputs`` adjust it (see there).
+    """
+
+    requirement_imports: ClassVar[Tuple[str, ...]] = ()
+    #: A dict returned by the API holds one output per name, each with one item per
+    #: input (as TensorFlow signatures return): each result becomes one dict by name.
+    named_outputs: ClassVar[bool] = False
+
+    @property
+    def input_type(self) -> str:
+        return type(self).__name__
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """JSON-serializable constructor options, recorded in the bundle."""
+        return {}
+
+    # -- request -> task -----------------------------------------------------
+    def from_http_request(self, request: HTTPRequest) -> InferenceTask:
+        """Parse one request; bad input yields a failed task, never an exception."""
+        if not request.body:
+            return InferenceTask.failed(f"{self.input_type}: request body is empty", 400, request)
+        try:
+            task = self._parse_http(request)
+        except BadInput as exc:
+            return InferenceTask.failed(f"{self.input_type}: {exc}", exc.status, request)
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            return InferenceTask.failed(f"{self.input_type} could not parse the input: {exc}", 400, request)
+        task.request = request
+        return task
+
+    def from_cli_input(self, value: str) -> InferenceTask:
+        """Parse one CLI ``--input`` (literal or file path) like a request."""
+        return self.from_http_request(cli_request(value))
+
+    def from_cli_files(self, files: Sequence[Tuple[Optional[str], str]]) -> InferenceTask:
+        """Parse CLI ``--input-file`` values (``(field name or None, path)`` pairs) like a request.
+
+        See :func:`bentoml.adapters.cli_files_request` for how the files become one request body.
+        """
+        return self.from_http_request(cli_files_request(files))
+
+    @abc.abstractmethod
+    def _parse_http(self, request: HTTPRequest) -> InferenceTask:
+        """Turn one request into one task; raise BadInput naming what is wrong."""
+
+    # -- tasks -> API argument -> per-task results ------------------------------
+    def batch(self, tasks: Sequence[InferenceTask]) -> Any:
+        """The API function's argument for these (good) tasks."""
+        return self._batch(tasks)
+
+    @abc.abstractmethod
+    def _batch(self, tasks: Sequence[InferenceTask]) -> Any:
+        """Combine the tasks' data into one batch value."""
+
+    def split(self, result: Any, tasks: Sequence[InferenceTask]) -> List[Any]:
+        """Cut the API's return value back into one share per task.
+
+        Each returned value first passes through :meth:`_result_value`; with
+        ``named_outputs``, a dict is split per name into one dict per result.
+        """
+        if self.named_outputs and isinstance(result, Mapping):
+            return split_named_results({name: self._result_value(value) for name, value in result.items()},
+                                       tasks)
+        return split_results(self._result_value(result), tasks)
+
+    def _result_value(self, value: Any) -> Any:
+        """Make one returned value indexable per result (a device tensor -> a host array)."""
+        return value
+
+    # -- documentation -----------------------------------------------------------
+    @abc.abstractmethod
+    def request_schema(self) -> Dict[str, Dict[str, Any]]:
+        """OpenAPI ``requestBody.content``: media type -> ``{"schema": ..., "example": ...}``."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{self.input_type}({args})"

@@ -8,9 +8,10 @@ from bentoml.service import BentoService, api, artifacts, env
 
 def load(bento: str) -> "BentoService":
     """Load a saved bundle by path, ``NAME:VERSION``, ``NAME:latest`` or ``NAME``."""
-    from bentoml.bundle.load import load as _load
+    from bentoml.bundle.load import load_from_dir as _load_from_dir
+    from bentoml.repository import get_repository
 
-    return _load(bento)
+    return _load_from_dir(get_repository().resolve(bento))
 
 
 def load_from_dir(path: str) -> "BentoService":

@@ -6,7 +6,7 @@ import pytest
 
 import bentoml
 from bentoml.adapters import HTTPRequest, InferenceTask, JsonOutput, OutputAdapter
-from bentoml.api import RESERVED_API_NAMES
+from bentoml.service.inference_api import RESERVED_API_NAMES
 from bentoml.exceptions import BadInput, InvalidArgument
 
 

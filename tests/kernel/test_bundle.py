@@ -6,7 +6,8 @@ import yaml
 
 from bentoml.bundle.config import SCHEMA_VERSION, BundleConfig
 from bentoml.bundle.dependencies import merge_requirements
-from bentoml.bundle.naming import new_version, parse_tag, validate_name, validate_version
+from bentoml.bundle.naming import new_version, validate_name, validate_version
+from bentoml.repository.tags import parse_tag
 from bentoml.bundle.templates import pep440_version
 from bentoml.exceptions import BundleError, DependencyConflict, InvalidArgument
 

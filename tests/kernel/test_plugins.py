@@ -47,7 +47,7 @@ def _plugin(artifacts=(), input_adapters=(), calls=None, raises=None):
 
 def test_importing_bentoml_loads_no_plugin():
     code = (
-        "import bentoml, bentoml.artifact, bentoml.adapters, bentoml.service, bentoml.api\n"
+        "import bentoml, bentoml.artifact, bentoml.adapters, bentoml.service, bentoml.service.inference_api\n"
         "import bentoml.plugins as p\n"
         "assert p._registry is None or not p._registry._loaded, 'plugins loaded at import time'\n"
         "print('ok')\n"

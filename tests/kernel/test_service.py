@@ -218,7 +218,7 @@ def test_round_trip(greeter_module, tmp_path, empty_plugin_registry):
     [kernel_wheel] = [w["filename"] for w in config["wheels"] if w["distribution"] == "bentoml"]
     with zipfile.ZipFile(os.path.join(path, "wheels", kernel_wheel)) as wheel:
         files = set(wheel.namelist())
-    assert {"bentoml/__init__.py", "bentoml/service.py", "bentoml/hookspecs.py"} <= files
+    assert {"bentoml/__init__.py", "bentoml/service/__init__.py", "bentoml/hookspecs.py"} <= files
     assert any(f.endswith(".dist-info/METADATA") for f in files)
     assert not [f for f in files if f.endswith(".pyc")]
 

@@ -14,17 +14,15 @@ import importlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 import importlib_metadata
 
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.bundle.config import BundleConfig
-from bentoml.bundle.save import ARTIFACTS_DIR, SOURCE_DIR
+from bentoml.bundle.layout import BundleLocation
 from bentoml.exceptions import BundleError, MissingPlugin
-
-if TYPE_CHECKING:
-    from bentoml.service import BentoService
+from bentoml.service import BentoService
 
 _import_lock = threading.Lock()
 
@@ -69,30 +67,21 @@ def _bundle_modules(src_dir: str, local_modules: List[str], keep: bool = False) 
                 sys.modules.update(stashed)
 
 
-def bundle_data_dir(path: str, config: BundleConfig) -> str:
-    """The directory holding ``src/`` and ``artifacts/``: ``<bundle>/<Name>`` or an installed package."""
-    package = os.path.join(path, config.name)
-    return package if os.path.isdir(os.path.join(package, ARTIFACTS_DIR)) else path
-
-
 def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArtifact], bool]] = None,
-                  keep_modules: bool = False) -> "BentoService":
+                  keep_modules: bool = False) -> BentoService:
     """Load the bundle at ``path`` (a bundle directory or its installed package).
 
     :param artifact_filter: load only the artifacts it accepts now; the others
-        with :func:`load_remaining_artifacts` later (after a server's fork).
+        with the service's ``load_artifacts`` later (after a server's fork).
     :param keep_modules: leave the bundle's modules importable afterwards.
     """
-    from bentoml.service import BentoService
-
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(path):
         raise BundleError(f"{path} is not a bundle directory")
     config = BundleConfig.load(path)
     _check_providers(config, path)
-    data_dir = bundle_data_dir(path, config)
-    src_dir = os.path.join(data_dir, SOURCE_DIR)
-    with _bundle_modules(src_dir, config.service.local_modules, keep=keep_modules):
+    location = BundleLocation.of(path, config)
+    with _bundle_modules(location.source_dir, config.service.local_modules, keep=keep_modules):
         try:
             module = importlib.import_module(config.service.module)
         except ImportError as exc:
@@ -104,46 +93,12 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
         if not (isinstance(cls, type) and issubclass(cls, BentoService)):
             raise BundleError(f"bundle {path}: {config.service.module} has no BentoService "
                               f"class {config.service.class_name}")
-        service = cls()
+        service = cls._loaded_from(location)
         declared = sorted(service.artifacts.names())
         recorded = sorted(a.name for a in config.artifacts)
         if declared != recorded:
             raise BundleError(f"bundle {path} is inconsistent: the class declares artifacts "
                               f"{declared}, bentoml.yml records {recorded}")
         # Unpickling may need the bundle's modules, so it happens while they are importable.
-        service._artifacts_dir = os.path.join(data_dir, ARTIFACTS_DIR)
-        for artifact in service.artifacts:
-            if artifact_filter is None or artifact_filter(artifact):
-                artifact.load(service._artifacts_dir)
-    service._version, service._bundle_path = config.version, path
+        service.load_artifacts(artifact_filter)
     return service
-
-
-def load_remaining_artifacts(service: "BentoService",
-                             artifact_filter: Optional[Callable[[BentoServiceArtifact], bool]] = None) -> None:
-    """Load the artifacts ``load_from_dir(artifact_filter=...)`` left out (those
-    ``artifact_filter`` accepts, when given; the others stay for a later call)."""
-    for artifact in service.artifacts:
-        if not artifact.is_packed and (artifact_filter is None or artifact_filter(artifact)):
-            artifact.load(service._artifacts_dir)
-
-
-def bundle_dir(bento: str) -> str:
-    """A local directory for a path, ``NAME``, ``NAME:latest`` or ``NAME:VERSION``.
-
-    An existing directory wins; something path-like that is not one is an error
-    (never looked up as a name); anything else is resolved in the repository.
-    """
-    expanded = os.path.expanduser(bento)
-    if os.path.isdir(expanded):
-        return expanded
-    if os.sep in bento or bento.startswith("."):
-        raise BundleError(f"{bento} is not a bundle directory")
-    from bentoml.repository import get_repository
-
-    return get_repository().local_path(bento)
-
-
-def load(bento: str) -> "BentoService":
-    """Load a bundle by path, ``NAME:VERSION``, ``NAME:latest`` or bare ``NAME`` (latest)."""
-    return load_from_dir(bundle_dir(bento))

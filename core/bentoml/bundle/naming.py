@@ -1,4 +1,4 @@
-"""Bundle names, versions and ``NAME:VERSION`` tags; anything path-like is refused.
+"""Bundle names and versions; anything path-like is refused.
 
 Names and versions become directory names under ``$BENTOML_HOME`` and keys in
 object stores, so only a safe alphabet is accepted: no ``/``, no ``..``, no
@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import Optional, Tuple
 
 from bentoml.exceptions import InvalidArgument
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-LATEST = "latest"
 
 
 def new_version() -> str:
@@ -38,14 +36,3 @@ def validate_version(version: str) -> str:
             f"invalid version {version!r}: use letters, digits, '_', '-' and '.', "
             "starting with a letter or digit (no '/' or '..')")
     return version
-
-
-def parse_tag(tag: str) -> Tuple[str, Optional[str]]:
-    """``NAME`` -> (NAME, None); ``NAME:VERSION`` or ``NAME:latest`` -> (NAME, VERSION)."""
-    name, sep, version = tag.partition(":")
-    validate_name(name)
-    if not sep:
-        return name, None
-    if version != LATEST:
-        validate_version(version)
-    return name, version

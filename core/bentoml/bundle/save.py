@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import re
 import shutil
 import stat
 import tempfile
@@ -30,14 +29,16 @@ from packaging.utils import canonicalize_name
 
 from bentoml._version import __version__
 from bentoml.bundle import templates
+from bentoml.bundle.checks import check_saveable
 from bentoml.bundle.config import (APIConfig, ArtifactConfig, BundleConfig, EnvConfig,
                                    ProviderRef, ServiceRef, WheelRef, BUNDLE_CONFIG_FILE)
 from bentoml.bundle.dependencies import (LocalSources, distributions_for_imports,
                                          find_local_sources, imported_top_level_names,
                                          merge_requirements, read_requirements_file)
-from bentoml.bundle.naming import new_version, validate_name, validate_version
+from bentoml.bundle.layout import ARTIFACTS_DIR, SOURCE_DIR, WHEELS_DIR, BundleLocation
+from bentoml.bundle.packages import conda_dependencies, system_packages
 from bentoml.bundle.wheels import build_wheel
-from bentoml.exceptions import ArtifactNotPacked, BundleError, InvalidArgument
+from bentoml.exceptions import BundleError
 from bentoml.plugins import get_registry
 
 if TYPE_CHECKING:
@@ -45,9 +46,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SOURCE_DIR = "src"
-ARTIFACTS_DIR = "artifacts"
-WHEELS_DIR = "wheels"
 KERNEL_DISTRIBUTION = "bentoml"
 
 
@@ -79,54 +77,6 @@ def _requirement_imports(service: "BentoService") -> List[str]:
     for api in service.inference_apis:
         names += api.input_adapter.requirement_imports + api.output_adapter.requirement_imports
     return names
-
-
-# A Debian package name, optionally with an exact version: all a Dockerfile's apt-get line takes.
-_DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$")
-_CONDA_NAME = re.compile(r"^(?:[^:]+::)?([A-Za-z0-9_.-]+)")
-
-
-def _conda_name(spec: str) -> str:
-    """``conda-forge::openjdk>=11`` -> ``openjdk``: what two specs must share to clash."""
-    match = _CONDA_NAME.match(spec.strip())
-    return (match.group(1) if match else spec).lower()
-
-
-def _artifact_packages(service: "BentoService", attribute: str) -> List[tuple]:
-    """(artifact class, package) pairs an artifact class declares in ``attribute``, each class once."""
-    pairs = []
-    for cls in dict.fromkeys(type(a) for a in service.artifacts):
-        declared = getattr(cls, attribute, ())
-        if not isinstance(declared, (tuple, list)) or not all(isinstance(p, str) and p.strip()
-                                                              for p in declared):
-            raise InvalidArgument(f"{cls.__name__}.{attribute} must be a tuple of non-empty strings, "
-                                  f"got {declared!r}")
-        pairs += [(cls, p.strip()) for p in declared]
-    return pairs
-
-
-def conda_dependencies(service: "BentoService") -> List[str]:
-    """The service's ``@env(conda_dependencies=...)``, then each artifact class's that names
-    a package the service did not (the service's own spec of a package wins)."""
-    merged = list(type(service)._bento_env.conda_dependencies)
-    named = {_conda_name(spec) for spec in merged}
-    for _cls, spec in _artifact_packages(service, "conda_dependencies"):
-        if _conda_name(spec) not in named:
-            named.add(_conda_name(spec))
-            merged.append(spec)
-    return merged
-
-
-def system_packages(service: "BentoService") -> List[str]:
-    """The Debian packages the artifact classes ask the Dockerfile to install, in order, once each."""
-    packages: List[str] = []
-    for cls, package in _artifact_packages(service, "system_packages"):
-        if not _DEBIAN_PACKAGE.match(package):
-            raise InvalidArgument(f"{cls.__name__}.system_packages: {package!r} is not a Debian "
-                                  "package name (lower-case letters, digits, + . -; optionally =VERSION)")
-        if package not in packages:
-            packages.append(package)
-    return packages
 
 
 def _check_target(path: str) -> str:
@@ -193,37 +143,32 @@ def _write(path: str, text: str, executable: bool = False) -> None:
         os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def save_to_dir(service: "BentoService", path: str, version: Optional[str] = None) -> str:
-    """Write ``service`` as a bundle at ``path``; returns the absolute path."""
-    from bentoml.service import service_module_check
+def save_to_dir(service: "BentoService", path: str, version: Optional[str] = None) -> BundleLocation:
+    """Check ``service`` (:func:`~bentoml.bundle.checks.check_saveable`) and write it as a
+    bundle at ``path``; returns where it went."""
+    return write_bundle(service, path, check_saveable(service, version))
 
-    cls = type(service)
-    service_module_check(cls)
-    validate_name(service.name)
-    version = validate_version(version) if version else new_version()
-    unpacked = [a.name for a in service.artifacts if not a.is_packed]
-    if unpacked:
-        raise ArtifactNotPacked(
-            f"cannot save {service.name}: artifact(s) {', '.join(unpacked)} not packed; "
-            f"call service.pack(name, model) for each")
+
+def write_bundle(service: "BentoService", path: str, version: str) -> BundleLocation:
+    """Write an already checked ``service`` as the bundle ``version`` at ``path``
+    (created; must be empty or missing)."""
     path = _check_target(path)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
     try:
-        _write_bundle(service, staging, version)
+        config = _write_bundle(service, staging, version)
         if os.path.isdir(path):
             os.rmdir(path)  # empty, checked above
         os.rename(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    service._version, service._bundle_path = version, path
     logger.info("saved %s:%s to %s", service.name, version, path)
-    return path
+    return BundleLocation.of(path, config)
 
 
-def _write_bundle(service: "BentoService", root: str, version: str) -> None:
+def _write_bundle(service: "BentoService", root: str, version: str) -> BundleConfig:
     sources = find_local_sources(type(service).__module__)
     config, wheel_dists = build_config(service, version, sources)
     package = os.path.join(root, service.name)
@@ -255,3 +200,4 @@ def _write_bundle(service: "BentoService", root: str, version: str) -> None:
     _write(os.path.join(root, "pyproject.toml"), templates.PYPROJECT_TOML)
     _write(os.path.join(root, "MANIFEST.in"), templates.manifest_in(config))
     _write(os.path.join(root, "README.md"), templates.readme(config))
+    return config

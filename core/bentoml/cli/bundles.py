@@ -5,12 +5,12 @@ from typing import TYPE_CHECKING, Any, Dict, List
 
 import click
 
-from bentoml.bundle.naming import parse_tag
+from bentoml.repository.tags import parse_tag
 from bentoml.cli.common import OUTPUT_FORMATS, common_options, echo_data, echo_table, humanize_age
 from bentoml.repository import get_repository
 
 if TYPE_CHECKING:  # SQLAlchemy and cattrs load only when a command runs: --help stays fast
-    from bentoml.repository.metadata import BundleRecord
+    from bentoml.repository.record import BundleRecord
 
 
 def _apis(config: Dict[str, Any]) -> str:

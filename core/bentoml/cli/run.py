@@ -4,22 +4,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import click
 
 from bentoml.cli.common import common_options
 from bentoml.exceptions import InvalidArgument
 
-#: ``(multipart field name or None, path)`` for each ``--input-file``.
-InputFiles = List[Tuple[Optional[str], str]]
-
-
 def bundle_path(bento: str) -> str:
-    """See :func:`bentoml.bundle.load.bundle_dir` (imported lazily: ``bentoml --help`` stays fast)."""
-    from bentoml.bundle.load import bundle_dir
+    """The local bundle directory for a path or tag (:meth:`bentoml.repository.Repository.resolve`)."""
+    from bentoml.repository import get_repository  # lazily: `bentoml --help` stays fast
 
-    return bundle_dir(bento)
+    return get_repository().resolve(bento)
 
 
 def parse_input_file(value: str) -> Tuple[Optional[str], str]:

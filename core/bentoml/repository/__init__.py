@@ -1,10 +1,11 @@
-"""The bundle repository: metadata rows plus bundle files on a storage backend.
+"""The bundle repository: the :class:`Repository` interface and the one this process uses.
 
-Default location ``$BENTOML_HOME`` (``~/bentoml``): metadata in
-``storage.db`` (SQLite), files under ``repository/NAME/VERSION``.
-``BENTOML_DB_URL`` and ``BENTOML_REPOSITORY_URL`` point elsewhere (any
-SQLAlchemy URL; any storage backend's URL).  The heavy parts (SQLAlchemy) load
-only when a repository is first used, so storage plugins stay cheap to import.
+``get_repository()`` returns the repository the configuration names: today
+always :class:`LocalRepository` on ``$BENTOML_HOME`` (``~/bentoml``; metadata
+in ``storage.db``, files under ``repository/NAME/VERSION``; ``BENTOML_DB_URL``
+and ``BENTOML_REPOSITORY_URL`` point elsewhere).  The heavy parts
+(SQLAlchemy) load only when a repository is first used, so storage plugins
+and ``bentoml --help`` stay cheap.
 """
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import os
 import threading
 from typing import TYPE_CHECKING, Optional
 
-if TYPE_CHECKING:
-    from bentoml.repository.bundle_repository import Repository
+from bentoml.repository.interface import Repository
 
-_repository: Optional["Repository"] = None
+if TYPE_CHECKING:
+    from bentoml.repository.local_repository import LocalRepository
+
+__all__ = ["Repository", "bentoml_home", "get_repository", "reset_repository"]
+
+_repository: Optional["LocalRepository"] = None
 _lock = threading.Lock()
 
 
@@ -23,16 +28,16 @@ def bentoml_home() -> str:
     return os.path.abspath(os.path.expanduser(os.environ.get("BENTOML_HOME", "~/bentoml")))
 
 
-def get_repository() -> "Repository":
+def get_repository() -> Repository:
     """The repository configured by the environment (cached per ``BENTOML_HOME``)."""
-    from bentoml.repository.bundle_repository import Repository
+    from bentoml.repository.local_repository import LocalRepository
 
     global _repository
     home = bentoml_home()
     with _lock:
         if _repository is None or _repository.home != home:
-            _repository = Repository(home, os.environ.get("BENTOML_DB_URL"),
-                                     os.environ.get("BENTOML_REPOSITORY_URL"))
+            _repository = LocalRepository(home, os.environ.get("BENTOML_DB_URL"),
+                                          os.environ.get("BENTOML_REPOSITORY_URL"))
         return _repository
 
 
@@ -45,5 +50,5 @@ def reset_repository() -> None:
     global _repository
     with _lock:
         if _repository is not None:
-            _repository.metadata.engine.dispose()
+            _repository.close()
         _repository = None

@@ -19,11 +19,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
-import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from bentoml.exceptions import RepositoryError
+from bentoml.repository.record import BundleRecord
 
 APPLICATION = "bentoml-kernel"
 SCHEMA_VERSION = "1"
@@ -48,23 +48,6 @@ bundles_table = sa.Table(
     sa.Column("bundle_config", sa.Text, nullable=False, default="{}"),
     sa.UniqueConstraint("name", "version", name="uq_bundle_name_version"),
 )
-
-
-@attrs.frozen
-class BundleRecord:
-    """A ready bundle as the repository lists it."""
-
-    seq: int
-    name: str
-    version: str
-    uri: str
-    uri_type: str
-    created_at: datetime
-    config: Dict[str, Any]
-
-    @property
-    def tag(self) -> str:
-        return f"{self.name}:{self.version}"
 
 
 def _owner() -> str:
@@ -191,7 +174,7 @@ class MetadataStore:
             row = conn.execute(query).mappings().first()
         return self._record(row) if row else None
 
-    def list(self, name: Optional[str] = None, limit: Optional[int] = None,
+    def list(self, name: Optional[str] = None, limit: Optional[int] = None, offset: int = 0,
              order_by: str = "created_at", ascending: bool = False) -> List[BundleRecord]:
         column = {"created_at": bundles_table.c.seq, "name": bundles_table.c.name,
                   "version": bundles_table.c.version}[order_by]
@@ -201,6 +184,8 @@ class MetadataStore:
         query = query.order_by(column.asc() if ascending else column.desc(), bundles_table.c.seq.desc())
         if limit is not None:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self.engine.connect() as conn:
             return [self._record(r) for r in conn.execute(query).mappings().all()]
 

@@ -34,7 +34,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
-from bentoml.bundle.load import load_from_dir, load_remaining_artifacts
+from bentoml.bundle.load import load_from_dir
 from bentoml.exceptions import BentoMLException
 from bentoml.server.config import ServerConfig
 from bentoml.server.cpu_affinity import pin_worker
@@ -60,7 +60,7 @@ def bind_socket(host: str, port: int, backlog: int, reuse_port: bool = False) ->
 
 
 def _load_service(bundle_path: str):
-    """The bundle's service with no artifact loaded yet (``load_remaining_artifacts`` loads them)."""
+    """The bundle's service with no artifact loaded yet (``service.load_artifacts`` loads them)."""
     return load_from_dir(bundle_path, artifact_filter=lambda artifact: False, keep_modules=True)
 
 
@@ -139,7 +139,7 @@ def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None
 
     from bentoml.server.app import create_app
 
-    load_remaining_artifacts(service)
+    service.load_artifacts()
     app = create_app(service, config)
     server = create_server(
         app, sockets=[sock], threads=config.threads, connection_limit=config.connection_limit,
@@ -202,7 +202,7 @@ def _serve_single(bundle_path: str, config: ServerConfig) -> int:
     with contextlib.ExitStack() as resources:
         service = _load_service(bundle_path)
         prepare_serving_resources(service, resources)
-        load_remaining_artifacts(service)
+        service.load_artifacts()
         sock = bind_socket(config.host, config.port, config.backlog)
         if stop_signal:
             logger.info("stopped (signal %d) before serving", stop_signal[0])
@@ -234,7 +234,7 @@ class _Master:
             with contextlib.ExitStack() as resources:
                 service = _load_service(self.bundle_path)
                 prepare_serving_resources(service, resources)
-                load_remaining_artifacts(service, lambda artifact: artifact.fork_safe)
+                service.load_artifacts(lambda artifact: artifact.fork_safe)
                 self.socks = self._bind()
                 sock = self.socks[0]
                 gc.collect()

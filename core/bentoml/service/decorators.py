@@ -1,16 +1,20 @@
-"""BentoService and its decorators: ``@env``, ``@artifacts``, ``@api``."""
+"""The decorators that declare a service: ``@env``, ``@artifacts`` and ``@api``.
+
+Each records its declaration on the class (``_bento_env``, ``_bento_artifacts``,
+a method's ``_bento_api_spec``); :class:`~bentoml.service.BentoService` reads
+them when the class is defined and when an instance is made.
+"""
 from __future__ import annotations
 
 import inspect
 import os
-import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import attrs
 
-from bentoml.api import APISpec, InferenceAPI, make_api_spec
-from bentoml.artifact import ArtifactCollection, BentoServiceArtifact
-from bentoml.exceptions import InvalidArgument, NotFound
+from bentoml.artifact import BentoServiceArtifact
+from bentoml.exceptions import InvalidArgument
+from bentoml.service.inference_api import make_api_spec
 
 
 @attrs.define
@@ -128,99 +132,3 @@ def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[st
         return func
 
     return decorator
-
-
-class BentoService:
-    """Base class of prediction services.
-
-    Subclass it, declare artifacts, environment and APIs with the decorators,
-    ``pack`` trained models, then ``save()`` a versioned bundle::
-
-        @bentoml.env(auto_pip_dependencies=True)
-        @bentoml.artifacts([SklearnModelArtifact('model')])
-        class IrisClassifier(bentoml.BentoService):
-            @bentoml.api(input=DataframeInput())
-            def predict(self, df):
-                return self.artifacts.model.predict(df)
-    """
-
-    _bento_env: ServiceEnv = ServiceEnv()
-    _bento_artifacts: List[BentoServiceArtifact] = []
-    _bento_api_specs: Dict[str, APISpec] = {}
-    _bento_api_funcs: Dict[str, Callable] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        specs = dict(cls._bento_api_specs)
-        funcs = dict(cls._bento_api_funcs)
-        for attr, value in vars(cls).items():
-            spec = getattr(value, "_bento_api_spec", None)
-            if spec is not None:
-                specs[spec.name] = spec
-                funcs[spec.name] = value
-        cls._bento_api_specs, cls._bento_api_funcs = specs, funcs
-
-    def __init__(self) -> None:
-        self._artifacts = ArtifactCollection([a.fresh_copy() for a in type(self)._bento_artifacts])
-        self._version: Optional[str] = None
-        self._bundle_path: Optional[str] = None
-        self._artifacts_dir: Optional[str] = None
-        self._apis = {name: InferenceAPI(self, spec, type(self)._bento_api_funcs[name])
-                      for name, spec in type(self)._bento_api_specs.items()}
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
-
-    @property
-    def version(self) -> Optional[str]:
-        """The version of the bundle this instance was saved to or loaded from."""
-        return self._version
-
-    @property
-    def artifacts(self) -> ArtifactCollection:
-        return self._artifacts
-
-    @property
-    def inference_apis(self) -> List[InferenceAPI]:
-        return list(self._apis.values())
-
-    def get_inference_api(self, name: str) -> InferenceAPI:
-        try:
-            return self._apis[name]
-        except KeyError:
-            raise NotFound(
-                f"{self.name} has no API named {name!r}; APIs: {', '.join(self._apis) or 'none'}"
-            ) from None
-
-    def pack(self, name: str, obj: Any) -> "BentoService":
-        """Give the artifact ``name`` its trained model; returns the service."""
-        if name not in self._artifacts:
-            declared = ", ".join(self._artifacts.names()) or "none (use @bentoml.artifacts)"
-            raise InvalidArgument(f"{self.name} declares no artifact named {name!r}; declared: {declared}")
-        self._artifacts[name].pack(obj)
-        return self
-
-    def save(self, version: Optional[str] = None) -> str:
-        """Save a bundle into the repository (``$BENTOML_HOME``) and return its path or URI."""
-        from bentoml.repository import get_repository
-
-        return get_repository().save_service(self, version=version)
-
-    def save_to_dir(self, path: str, version: Optional[str] = None) -> str:
-        """Write this service as a bundle into ``path`` (created; must be empty)."""
-        from bentoml.bundle.save import save_to_dir
-
-        return save_to_dir(self, path, version=version)
-
-    def __repr__(self) -> str:
-        return f"<{self.name}:{self._version or 'unsaved'}>"
-
-
-def service_module_check(cls: type) -> None:
-    """The spec's rule: a service class cannot live in ``__main__``."""
-    if cls.__module__ == "__main__" or cls.__module__ not in sys.modules:
-        raise InvalidArgument(
-            f"BentoService class {cls.__name__} is defined in the __main__ module; it can not be "
-            "saved from there. Put the class in its own Python file (in Jupyter: %%writefile "
-            "my_service.py) and import it, then pack and save.")

@@ -1,4 +1,4 @@
-"""The bundle repository: metadata rows plus bundle files on a storage backend.
+"""``LocalRepository``: metadata rows in a SQL database plus bundle files on a storage backend.
 
 Default location ``$BENTOML_HOME`` (``~/bentoml``): metadata in
 ``storage.db`` (SQLite), files under ``repository/NAME/VERSION``.
@@ -19,11 +19,16 @@ import shutil
 import tempfile
 from typing import TYPE_CHECKING, List, Optional
 
+from bentoml.bundle.checks import check_saveable
 from bentoml.bundle.config import BundleConfig
-from bentoml.bundle.naming import LATEST, new_version, parse_tag, validate_name, validate_version
-from bentoml.exceptions import BentoMLException, NotFound, RepositoryError
-from bentoml.repository.metadata import BundleRecord, MetadataStore
+from bentoml.bundle.naming import new_version, validate_name
+from bentoml.bundle.save import write_bundle
+from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, RepositoryError
+from bentoml.repository.interface import ORDER_BY, Repository
+from bentoml.repository.metadata import MetadataStore
+from bentoml.repository.record import BundleRecord
 from bentoml.repository.storage import StorageBackend, get_storage
+from bentoml.repository.tags import LATEST, parse_tag
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
@@ -31,8 +36,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class Repository:
-    """Saves, finds, lists and deletes bundles."""
+class LocalRepository(Repository):
+    """The repository of one ``$BENTOML_HOME``: see the module docstring."""
 
     def __init__(self, home: str, db_url: Optional[str] = None, base_url: Optional[str] = None):
         self.home = home
@@ -55,14 +60,14 @@ class Repository:
             self._storage = get_storage(self.base_url)
         return self._storage
 
-    # -- saving -----------------------------------------------------------------
-    def save_service(self, service: "BentoService", version: Optional[str] = None) -> str:
-        """Save ``service`` as a new bundle; returns its URI (a local path for local storage)."""
-        from bentoml.bundle.save import save_to_dir
+    def close(self) -> None:
+        self.metadata.engine.dispose()
 
-        name = validate_name(service.name)
+    # -- saving -----------------------------------------------------------------
+    def save(self, service: "BentoService", version: Optional[str] = None) -> str:
         explicit = version is not None
-        version = validate_version(version) if explicit else new_version()
+        version = check_saveable(service, version)
+        name = service.name
         self.storage.check_writable()
         self.cleanup_interrupted()
         while not self.metadata.insert_pending(name, version, self.storage.uri_for(name, version),
@@ -74,25 +79,36 @@ class Repository:
         # Named after the reservation, so cleanup_interrupted finds it if this process dies.
         tmp = tempfile.mkdtemp(prefix=f"save-{name}-{version}-", dir=self._tmp_dir())
         try:
-            local = save_to_dir(service, os.path.join(tmp, "bundle"), version=version)
-            config = BundleConfig.load(local)
-            uri = self.storage.put_dir(local, name, version)
+            staged = write_bundle(service, os.path.join(tmp, "bundle"), version).path
+            config = BundleConfig.load(staged)
+            uri = self.storage.put_dir(staged, name, version)
             self.metadata.mark_ready(name, version, uri, config.to_dict())
         except BaseException:
             self.metadata.delete(name, version)
             if uri is not None:
                 self.storage.delete(uri)
             raise
+        else:
+            local = self.storage.local_path(uri) or self._keep_in_cache(staged, name, version)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        service._bundle_path = self.storage.local_path(uri) or uri
         logger.info("saved %s:%s to %s", name, version, uri)
-        return service._bundle_path
+        return local
 
     def _tmp_dir(self) -> str:
         path = os.path.join(self.home, "tmp")
         os.makedirs(path, exist_ok=True)
         return path
+
+    def _cache_dir(self, name: str, version: str) -> str:
+        return os.path.join(self.home, "cache", name, version)
+
+    def _keep_in_cache(self, staged: str, name: str, version: str) -> str:
+        """A remotely stored bundle's local copy: the staged files, moved into the cache."""
+        cache = self._cache_dir(name, version)
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        os.rename(staged, cache)
+        return cache
 
     def cleanup_interrupted(self) -> None:
         """Remove what killed saves left: their pending rows and files."""
@@ -109,7 +125,6 @@ class Repository:
 
     # -- reading -------------------------------------------------------------------
     def get(self, tag: str) -> BundleRecord:
-        """The bundle named by ``NAME``, ``NAME:latest`` or ``NAME:VERSION``."""
         name, version = parse_tag(tag)
         record = self.metadata.get(name, None if version in (None, LATEST) else version)
         if record is None:
@@ -117,19 +132,22 @@ class Repository:
             raise NotFound(f"{what} is not in the repository at {self.home} (see `bentoml list`)")
         return record
 
-    def list(self, name: Optional[str] = None, limit: Optional[int] = None,
+    def list(self, name: Optional[str] = None, limit: Optional[int] = None, offset: int = 0,
              order_by: str = "created_at", ascending: bool = False) -> List[BundleRecord]:
         if name is not None:
             validate_name(name)
-        return self.metadata.list(name, limit, order_by, ascending)
+        if order_by not in ORDER_BY:
+            raise InvalidArgument(f"cannot order bundles by {order_by!r}; use one of {', '.join(ORDER_BY)}")
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InvalidArgument(f"limit and offset cannot be negative (got {limit}, {offset})")
+        return self.metadata.list(name, limit, offset, order_by, ascending)
 
     def local_path(self, tag: str) -> str:
-        """A local directory holding the bundle (downloaded to a cache when remote)."""
         record = self.get(tag)
         path = self.storage.local_path(record.uri)
         if path is not None:
             return path
-        cache = os.path.join(self.home, "cache", record.name, record.version)
+        cache = self._cache_dir(record.name, record.version)
         if not os.path.isdir(cache):
             partial = tempfile.mkdtemp(prefix="download-", dir=self._tmp_dir())
             try:
@@ -141,7 +159,6 @@ class Repository:
         return cache
 
     def retrieve(self, tag: str, target_dir: str) -> str:
-        """Copy a bundle into ``target_dir``, which must not exist or be empty."""
         record = self.get(tag)
         target = os.path.abspath(os.path.expanduser(target_dir))
         if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
@@ -152,7 +169,6 @@ class Repository:
         return target
 
     def delete(self, tag: str) -> BundleRecord:
-        """Remove one version; it is unlisted first, then its files go."""
         record = self.get(tag)
         self.metadata.delete(record.name, record.version)
         self.storage.delete(record.uri)

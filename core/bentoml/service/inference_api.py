@@ -14,7 +14,7 @@ from bentoml.inference import InferenceError, InferenceResult, InferenceTask
 from bentoml.exceptions import BadInput, InvalidArgument
 
 if TYPE_CHECKING:
-    from bentoml.service import BentoService
+    from bentoml.service.bento_service import BentoService
 
 logger = logging.getLogger(__name__)
 

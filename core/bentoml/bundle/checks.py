@@ -1,0 +1,34 @@
+"""What must hold before a service is saved, checked once for every way of saving it."""
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Optional
+
+from bentoml.bundle.naming import new_version, validate_name, validate_version
+from bentoml.exceptions import ArtifactNotPacked, InvalidArgument
+
+if TYPE_CHECKING:
+    from bentoml.service import BentoService
+
+
+def check_service_module(cls: type) -> None:
+    """The spec's rule: a service class cannot live in ``__main__``."""
+    if cls.__module__ == "__main__" or cls.__module__ not in sys.modules:
+        raise InvalidArgument(
+            f"BentoService class {cls.__name__} is defined in the __main__ module; it can not be "
+            "saved from there. Put the class in its own Python file (in Jupyter: %%writefile "
+            "my_service.py) and import it, then pack and save.")
+
+
+def check_saveable(service: "BentoService", version: Optional[str] = None) -> str:
+    """Raise naming what stops ``service`` from being saved; return the version to save
+    it as (``version`` validated, or a new one)."""
+    check_service_module(type(service))
+    validate_name(service.name)
+    version = validate_version(version) if version is not None else new_version()
+    unpacked = [a.name for a in service.artifacts if not a.is_packed]
+    if unpacked:
+        raise ArtifactNotPacked(
+            f"cannot save {service.name}: artifact(s) {', '.join(unpacked)} not packed; "
+            f"call service.pack(name, model) for each")
+    return version

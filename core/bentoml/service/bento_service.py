@@ -1,0 +1,118 @@
+"""``BentoService``: the base class of prediction services."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+from bentoml.artifact import ArtifactCollection, BentoServiceArtifact
+from bentoml.exceptions import InvalidArgument, NotFound
+from bentoml.service.decorators import ServiceEnv
+from bentoml.service.inference_api import APISpec, InferenceAPI
+
+if TYPE_CHECKING:
+    from bentoml.bundle.layout import BundleLocation
+
+
+class BentoService:
+    """Base class of prediction services.
+
+    Subclass it, declare artifacts, environment and APIs with the decorators,
+    ``pack`` trained models, then ``save()`` a versioned bundle::
+
+        @bentoml.env(auto_pip_dependencies=True)
+        @bentoml.artifacts([SklearnModelArtifact('model')])
+        class IrisClassifier(bentoml.BentoService):
+            @bentoml.api(input=DataframeInput())
+            def predict(self, df):
+                return self.artifacts.model.predict(df)
+    """
+
+    _bento_env: ServiceEnv = ServiceEnv()
+    _bento_artifacts: List[BentoServiceArtifact] = []
+    _bento_api_specs: Dict[str, APISpec] = {}
+    _bento_api_funcs: Dict[str, Callable] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        specs = dict(cls._bento_api_specs)
+        funcs = dict(cls._bento_api_funcs)
+        for attr, value in vars(cls).items():
+            spec = getattr(value, "_bento_api_spec", None)
+            if spec is not None:
+                specs[spec.name] = spec
+                funcs[spec.name] = value
+        cls._bento_api_specs, cls._bento_api_funcs = specs, funcs
+
+    def __init__(self) -> None:
+        self._artifacts = ArtifactCollection([a.fresh_copy() for a in type(self)._bento_artifacts])
+        self._bundle: Optional["BundleLocation"] = None  # the bundle saved to or loaded from
+        self._apis = {name: InferenceAPI(self, spec, type(self)._bento_api_funcs[name])
+                      for name, spec in type(self)._bento_api_specs.items()}
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def version(self) -> Optional[str]:
+        """The version of the bundle this instance was saved to or loaded from."""
+        return self._bundle.version if self._bundle is not None else None
+
+    @property
+    def artifacts(self) -> ArtifactCollection:
+        return self._artifacts
+
+    @property
+    def inference_apis(self) -> List[InferenceAPI]:
+        return list(self._apis.values())
+
+    def get_inference_api(self, name: str) -> InferenceAPI:
+        try:
+            return self._apis[name]
+        except KeyError:
+            raise NotFound(
+                f"{self.name} has no API named {name!r}; APIs: {', '.join(self._apis) or 'none'}"
+            ) from None
+
+    def pack(self, name: str, obj: Any) -> "BentoService":
+        """Give the artifact ``name`` its trained model; returns the service."""
+        if name not in self._artifacts:
+            declared = ", ".join(self._artifacts.names()) or "none (use @bentoml.artifacts)"
+            raise InvalidArgument(f"{self.name} declares no artifact named {name!r}; declared: {declared}")
+        self._artifacts[name].pack(obj)
+        return self
+
+    def save(self, version: Optional[str] = None) -> str:
+        """Save a bundle into the repository (``$BENTOML_HOME``) and return its local path."""
+        from bentoml.bundle.layout import BundleLocation
+        from bentoml.repository import get_repository
+
+        path = get_repository().save(self, version=version)
+        self._bundle = BundleLocation.read(path)
+        return path
+
+    def save_to_dir(self, path: str, version: Optional[str] = None) -> str:
+        """Write this service as a bundle into ``path`` (created; must be empty); returns its path."""
+        from bentoml.bundle.save import save_to_dir
+
+        self._bundle = save_to_dir(self, path, version=version)
+        return self._bundle.path
+
+    @classmethod
+    def _loaded_from(cls, bundle: "BundleLocation") -> "BentoService":
+        """A new instance that belongs to ``bundle``; its artifacts load with :meth:`load_artifacts`."""
+        service = cls()
+        service._bundle = bundle
+        return service
+
+    def load_artifacts(self, artifact_filter: Optional[Callable[[BentoServiceArtifact], bool]] = None) -> None:
+        """Load the models of the artifacts not loaded yet from the bundle this instance was
+        loaded from: all of them, or those ``artifact_filter`` accepts (the others stay
+        for a later call, e.g. after a server forks its workers)."""
+        if self._bundle is None:
+            raise InvalidArgument(f"{self.name} was not loaded from a bundle; pack its artifacts instead")
+        for artifact in self._artifacts:
+            if not artifact.is_packed and (artifact_filter is None or artifact_filter(artifact)):
+                artifact.load(self._bundle.artifacts_dir)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}:{self.version or 'unsaved'}>"

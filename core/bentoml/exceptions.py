@@ -1,7 +1,7 @@
 """Typed errors: each carries a message a user can act on.
 
 The CLI prints ``str(error)`` to stderr and exits non-zero; the API server
-(next issue) maps :class:`BadInput` to HTTP 400.
+maps :class:`BadInput` to HTTP 400 (or the status it carries).
 """
 from __future__ import annotations
 
@@ -46,6 +46,14 @@ class RepositoryError(BentoMLException):
 
 class PluginConflict(BentoMLException):
     """Two plugin distributions registered the same name for the same hook."""
+
+
+class InvalidPlugin(BentoMLException):
+    """A plugin's hook implementations do not match the hook specs (a misspelled hook name)."""
+
+
+class NotSupported(BentoMLException):
+    """A deployment target cannot do what was asked (``describe`` on a target that only builds)."""
 
 
 class MissingPlugin(BentoMLException, ImportError):

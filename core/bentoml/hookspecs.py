@@ -4,9 +4,11 @@ Every integration (an ML framework, an input format, a storage system, a
 deployment target) is a plugin distribution that declares one entry point in
 the group ``bentoml`` pointing at a module or object carrying ``@hookimpl``
 functions.  Each hook is *registration style*: it receives a ``register``
-callback and calls it once per class it provides.  The kernel owns the
+callback and calls it once per class it provides (``register_commands``
+receives a click group to add commands to instead).  The kernel owns the
 registries, so a name claimed by two distributions is reported when that name is
-looked up, naming both, and breaks nothing else.
+looked up, naming both, and breaks nothing else.  A ``@hookimpl`` whose name
+matches no hook here is reported too, and its plugin skipped.
 
 A complete artifact plugin::
 
@@ -27,9 +29,12 @@ A complete artifact plugin::
 """
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import TYPE_CHECKING, List, Optional, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
 
 #: The pluggy project name and the entry point group, one name for both.
 NAME = "bentoml"
@@ -91,9 +96,31 @@ def register_storage_backends(register: Register) -> None:
 
 @hookspec
 def register_deployers(register: Register) -> None:
-    """Register deployers (Docker, Kubernetes, Spark) by target name.
+    """Register :class:`bentoml.deployer.Deployer` subclasses (Docker, Kubernetes, Spark) by target name.
 
-    :param register: call ``register(DeployerClass, "target")`` once per target.
+    :param register: call ``register(DeployerClass, "target")`` once per target
+        (the name is the class's ``name``).
+    """
+
+
+@hookspec
+def register_commands(cli: "click.Group") -> None:
+    """Add commands to the ``bentoml`` command line (``bentoml containerize``, ``bentoml batch``).
+
+    Define them on ``cli`` as on any click group::
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            @click.argument("bento")
+            def containerize(bento):
+                ...  # its docstring is its help text, as in any click command
+
+    The commands are listed by ``bentoml --help`` and ``bentoml plugins``.  The
+    kernel's own commands win over a plugin's of the same name, and a name two
+    plugins add is an error naming both when it is run.
+
+    :param cli: a click group that collects this plugin's commands.
     """
 
 
@@ -105,3 +132,12 @@ REGISTRATION_HOOKS = {
     "storage_backends": "register_storage_backends",
     "deployers": "register_deployers",
 }
+
+#: The hook whose implementations receive a click group instead of ``register``, and its kind.
+COMMAND_HOOK = "register_commands"
+COMMANDS_KIND = "commands"
+
+
+def hook_names() -> List[str]:
+    """Every hook a plugin may implement."""
+    return [*REGISTRATION_HOOKS.values(), COMMAND_HOOK]

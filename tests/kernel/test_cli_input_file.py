@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bentoml.adapters import cli_files_request
-from bentoml.cli.run import parse_input_file
+from bentoml.cli.run_commands import parse_input_file
 from bentoml.exceptions import InvalidArgument
 from bentoml.multipart import parse_multipart
 from bentoml.testing.server import save_service_source

@@ -26,7 +26,16 @@ def test_every_registration_hook_is_a_documented_spec():
 
 def test_no_unlisted_hookspecs():
     specs = {name for name, obj in vars(hookspecs).items() if hasattr(obj, "bentoml_spec")}
-    assert specs == set(hookspecs.REGISTRATION_HOOKS.values())
+    assert specs == set(hookspecs.REGISTRATION_HOOKS.values()) | {hookspecs.COMMAND_HOOK}
+    assert sorted(hookspecs.hook_names()) == sorted(specs)
+
+
+def test_the_command_hook_is_a_documented_spec():
+    func = getattr(hookspecs, hookspecs.COMMAND_HOOK)
+    assert hasattr(func, "bentoml_spec")
+    doc = inspect.getdoc(func) or ""
+    assert ":param cli:" in doc and "@cli.command()" in doc
+    assert list(inspect.signature(func).parameters) == ["cli"]
 
 
 def test_module_docstring_shows_a_complete_plugin():

@@ -150,7 +150,7 @@ def test_a_plugin_whose_framework_is_missing_is_reported_and_skipped(empty_plugi
 
 
 def test_finding_a_framework_does_not_import_it(empty_plugin_registry):
-    code = ("import sys; from bentoml.plugins import PluginRegistry, _missing_modules, Registration\n"
+    code = ("import sys; from bentoml.plugins.frameworks import missing_modules as _missing_modules\nfrom bentoml.plugins import Registration\n"
             "cls = type('A', (), {'requirement_imports': ('email.mime', 'xml')})\n"
             "assert _missing_modules([Registration('artifacts', 'A', cls, 'd', None, 'p')]) == []\n"
             "assert 'xml' not in sys.modules and 'email.mime' not in sys.modules")

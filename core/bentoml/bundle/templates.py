@@ -145,7 +145,7 @@ def load():
 
 def cli(args=None):
     """The `{config.name}` command: `{config.name} run predict --input=...`."""
-    from bentoml.cli.bundle_cli import main
+    from bentoml.cli.installed_bundle import main
 
     main(_HERE, args)
 '''

@@ -1,4 +1,4 @@
-"""The ``bentoml`` command line: one module per group of commands.
+"""The ``bentoml`` command line: one module per group of commands, plus what plugins add.
 
 Conventions: results go to stdout, logs and errors to stderr; an error exits
 non-zero with a one-line message naming what is wrong (``--debug`` adds the
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import click
 
-from bentoml.cli.common import BentoMLGroup, common_options
+from bentoml.cli.common import common_options
+from bentoml.cli.plugin_commands import WithPluginCommands
 
 
-@click.group(cls=BentoMLGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=WithPluginCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @common_options
 @click.version_option(package_name="bentoml", prog_name="bentoml")
 def cli() -> None:
@@ -19,9 +20,9 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from bentoml.cli import bundles, plugins_cmd, run, serve
+    from bentoml.cli import plugins_command, repository_commands, run_commands, serve
 
-    for module in (bundles, run, serve, plugins_cmd):
+    for module in (repository_commands, run_commands, serve, plugins_command):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -15,20 +15,25 @@ from bentoml.exceptions import BentoMLException
 logger = logging.getLogger("bentoml")
 
 
-_tracebacks = {"show": False}
+class _OneLineErrors(logging.Filter):
+    """Turns a record's traceback into one line, unless tracebacks were asked for."""
+
+    keep_tracebacks = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not self.keep_tracebacks:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc} (--debug shows the traceback)"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+_one_line_errors = _OneLineErrors()
 
 
 def show_tracebacks() -> None:
     """Keep tracebacks in log records (servers log them; other commands only with --debug)."""
-    _tracebacks["show"] = True
-
-
-def _one_line(record: logging.LogRecord) -> bool:
-    if record.exc_info and not _tracebacks["show"]:
-        exc = record.exc_info[1]
-        record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc} (--debug shows the traceback)"
-        record.args, record.exc_info, record.exc_text = (), None, None
-    return True
+    _one_line_errors.keep_tracebacks = True
 
 
 def configure_logging(level: int) -> None:
@@ -36,7 +41,7 @@ def configure_logging(level: int) -> None:
     if not any(getattr(h, "_bentoml_cli", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(_one_line)
+        handler.addFilter(_one_line_errors)
         handler._bentoml_cli = True  # type: ignore[attr-defined]
         root.addHandler(handler)
         root.propagate = False
@@ -79,6 +84,13 @@ class BentoMLGroup(click.Group):
             logger.debug("command failed", exc_info=True)
             raise click.ClickException(
                 f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
+
+
+def bundle_path(bento: str) -> str:
+    """The local bundle directory for a path or tag (:meth:`bentoml.repository.Repository.resolve`)."""
+    from bentoml.repository import get_repository  # lazily: `bentoml --help` stays fast
+
+    return get_repository().resolve(bento)
 
 
 OUTPUT_FORMATS = click.Choice(["table", "wide", "json", "yaml"])

@@ -38,7 +38,7 @@ def _server_options(func):
 
 def _serve(bento: str, production: bool, workers, **options) -> None:
     from bentoml.cli.common import show_tracebacks
-    from bentoml.cli.run import bundle_path
+    from bentoml.cli.common import bundle_path
     from bentoml.server.runner import server_config, serve
 
     show_tracebacks()  # a server logs the traceback of every failed API call

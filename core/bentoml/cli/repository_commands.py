@@ -5,9 +5,9 @@ from typing import TYPE_CHECKING, Any, Dict, List
 
 import click
 
-from bentoml.repository.tags import parse_tag
-from bentoml.cli.common import OUTPUT_FORMATS, common_options, echo_data, echo_table, humanize_age
+from bentoml.cli.common import OUTPUT_FORMATS, bundle_path, common_options, echo_data, echo_table, humanize_age
 from bentoml.repository import get_repository
+from bentoml.repository.tags import parse_tag
 
 if TYPE_CHECKING:  # SQLAlchemy and cattrs load only when a command runs: --help stays fast
     from bentoml.repository.record import BundleRecord
@@ -147,7 +147,6 @@ def retrieve(bento: str, target_dir: str) -> None:
 def info(bento: str, output: str) -> None:
     """Print a bundle's bentoml.yml (NAME:VERSION or a path)."""
     from bentoml.bundle.config import BundleConfig
-    from bentoml.cli.run import bundle_path
 
     echo_data(BundleConfig.load(bundle_path(bento)).to_dict(), output)
 

@@ -15,7 +15,7 @@ from bentoml.cli.common import BentoMLGroup, common_options
 
 def main(bundle_dir: str, args: Optional[List[str]] = None) -> None:
     from bentoml.bundle.config import BundleConfig
-    from bentoml.cli.run import input_file_option, input_option
+    from bentoml.cli.run_commands import input_file_option, input_option
 
     name = BundleConfig.load(bundle_dir).name
 
@@ -30,7 +30,7 @@ def main(bundle_dir: str, args: Optional[List[str]] = None) -> None:
     @common_options
     def run(api_name: str, input_value: Optional[str], input_files: tuple) -> None:
         """Run an API once on --input or --input-file and print the result."""
-        from bentoml.cli.run import check_one_input, parse_input_file, run_api
+        from bentoml.cli.run_commands import check_one_input, parse_input_file, run_api
 
         check_one_input(input_value, input_files)
         run_api(bundle_dir, api_name, input_value, [parse_input_file(v) for v in input_files])

@@ -8,15 +8,8 @@ from typing import Optional, Sequence, Tuple
 
 import click
 
-from bentoml.cli.common import common_options
+from bentoml.cli.common import bundle_path, common_options
 from bentoml.exceptions import InvalidArgument
-
-def bundle_path(bento: str) -> str:
-    """The local bundle directory for a path or tag (:meth:`bentoml.repository.Repository.resolve`)."""
-    from bentoml.repository import get_repository  # lazily: `bentoml --help` stays fast
-
-    return get_repository().resolve(bento)
-
 
 def parse_input_file(value: str) -> Tuple[Optional[str], str]:
     """``PATH`` or ``NAME=PATH`` -> ``(NAME or None, PATH)``; the file must exist.

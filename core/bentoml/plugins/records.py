@@ -1,0 +1,37 @@
+"""What the plugin registry records: one registered name, one failed plugin, one loaded plugin."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import attrs
+
+
+@attrs.frozen
+class Registration:
+    """One name registered by one plugin."""
+
+    kind: str
+    name: str
+    obj: object
+    distribution: str
+    version: Optional[str]
+    plugin: str
+
+
+@attrs.frozen
+class PluginFailure:
+    """A plugin that could not be loaded, whose hooks do not match the specs, or whose hook raised."""
+
+    plugin: str
+    distribution: str
+    error: str
+
+
+@attrs.frozen
+class PluginInfo:
+    """What ``bentoml plugins`` shows for one loaded plugin."""
+
+    plugin: str
+    distribution: str
+    version: Optional[str]
+    registers: Dict[str, List[str]]

@@ -4,6 +4,7 @@ import inspect
 import pluggy
 
 from bentoml import hookspecs
+from bentoml.testing import PLUGIN_CONTRACTS
 
 
 def test_project_name_is_the_entry_point_group():
@@ -41,3 +42,14 @@ def test_the_command_hook_is_a_documented_spec():
 def test_module_docstring_shows_a_complete_plugin():
     doc = hookspecs.__doc__
     assert "@hookimpl" in doc and "[project.entry-points.bentoml]" in doc
+
+
+def test_every_hook_has_one_documented_contract_class():
+    covered = [contract.hook for contract in PLUGIN_CONTRACTS]
+    assert sorted(covered) == sorted(hookspecs.hook_names()), "a hook without a contract class, or two"
+    for contract in PLUGIN_CONTRACTS:
+        assert (inspect.getdoc(contract) or "").strip(), f"{contract.__name__} has no docstring"
+        tests = [name for name in dir(contract) if name.startswith("test_")]
+        assert tests, f"{contract.__name__} tests nothing"
+        for name in tests:
+            assert (inspect.getdoc(getattr(contract, name)) or "").strip(), f"{contract.__name__}.{name}: no docstring"

@@ -2,8 +2,9 @@
 built as its own distribution and installed into a temporary target (never into the
 shared test environment), is found through its entry point: listed by ``bentoml
 plugins``, passes its own tests (built on ``bentoml.testing``), is packed, saved,
-carried as a wheel inside the bundle and loaded back in fresh processes.  Plugins
-that raise on import or whose framework is missing are reported and skipped."""
+carried as a wheel inside the bundle and loaded back in fresh processes; the example deployer adds a target and a command.
+Plugins that raise on import, whose framework is missing or whose hook name is
+misspelled are reported and skipped."""
 import json
 import os
 import pathlib
@@ -13,7 +14,9 @@ import textwrap
 
 import pytest
 
-EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "bentoml-example-artifact"
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE = EXAMPLES / "bentoml-example-artifact"
+EXAMPLE_DEPLOYER = EXAMPLES / "bentoml-example-deployer"
 
 SERVICE_MODULE = '''\
 import numpy
@@ -51,6 +54,24 @@ packages = ["{module}"]
 
 RAISES_ON_IMPORT = 'raise RuntimeError("this plugin is broken on purpose")\n'
 
+MISSPELLED_HOOK = '''\
+from bentoml.artifact import BentoServiceArtifact
+from bentoml.hookspecs import hookimpl
+
+
+class TypoArtifact(BentoServiceArtifact):
+    def _save(self, obj, path):
+        pass
+
+    def _load(self, path):
+        pass
+
+
+@hookimpl
+def register_artifact(register):
+    register(TypoArtifact)
+'''
+
 FRAMEWORK_MISSING = '''\
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.hookspecs import hookimpl
@@ -81,6 +102,7 @@ def _install(src, target):
 def plugin_target(tmp_path_factory):
     target = tmp_path_factory.mktemp("plugin-target")
     _install(EXAMPLE, target)
+    _install(EXAMPLE_DEPLOYER, target)
     return target
 
 
@@ -101,12 +123,27 @@ def test_example_plugin_is_listed_with_its_distribution(plugin_target, tmp_path)
     assert plugins["bentoml-example-artifact"]["registers"] == {"artifacts": ["NumpyArrayArtifact"]}
 
 
-def test_example_plugin_passes_its_own_tests(plugin_target, tmp_path):
-    """The tests shipped with the example, run against the installed distribution."""
+@pytest.mark.parametrize("example", [EXAMPLE, EXAMPLE_DEPLOYER], ids=lambda p: p.name)
+def test_example_plugin_passes_its_own_tests(plugin_target, tmp_path, example):
+    """The tests shipped with each example, run against the installed distributions."""
     ran = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                str(EXAMPLE / "tests")], _env(plugin_target, tmp_path / "home"), tmp_path)
+                str(example / "tests")], _env(plugin_target, tmp_path / "home"), tmp_path)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
     assert " passed" in ran.stdout and "failed" not in ran.stdout
+
+
+def test_example_deployer_adds_its_target_and_command(plugin_target, tmp_path):
+    env = _env(plugin_target, tmp_path / "home")
+    listed = _run([sys.executable, "-m", "bentoml", "plugins", "-o", "json"], env, tmp_path)
+    plugins = {p["distribution"]: p for p in json.loads(listed.stdout)["plugins"]}
+    assert plugins["bentoml-example-deployer"]["registers"] == {"deployers": ["tarball"], "commands": ["tarball"]}
+    _save_scorer(env, tmp_path)
+    packed = _run([sys.executable, "-m", "bentoml", "tarball", "LinearScorer:latest", "-o", str(tmp_path / "out")],
+                  env, tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    archive = packed.stdout.strip()
+    assert archive.startswith(str(tmp_path / "out" / "LinearScorer-")) and archive.endswith(".tar.gz")
+    assert os.path.getsize(archive) > 0
 
 
 def _save_scorer(env, cwd):
@@ -152,11 +189,12 @@ def test_bundle_names_the_missing_plugin(plugin_target, tmp_path):
 
 @pytest.fixture(scope="module")
 def broken_target(tmp_path_factory):
-    """Two broken plugins next to the working example, in one target directory."""
+    """Three broken plugins next to the working example, in one target directory."""
     target = tmp_path_factory.mktemp("broken-target")
     _install(EXAMPLE, target)
     for dist, ep, module, code in [("bentoml-raises-on-import", "raises", "bentoml_raises", RAISES_ON_IMPORT),
-                                   ("bentoml-ghost", "ghost", "bentoml_ghost", FRAMEWORK_MISSING)]:
+                                   ("bentoml-ghost", "ghost", "bentoml_ghost", FRAMEWORK_MISSING),
+                                   ("bentoml-typo", "typo", "bentoml_typo", MISSPELLED_HOOK)]:
         src = tmp_path_factory.mktemp(dist)
         (src / "pyproject.toml").write_text(BROKEN_PYPROJECT.format(dist=dist, ep=ep, module=module))
         (src / module).mkdir()
@@ -174,8 +212,9 @@ def test_broken_plugins_are_reported_and_skipped(broken_target, tmp_path):
     assert "this plugin is broken on purpose" in failed["bentoml-raises-on-import"]
     assert "'ghost_framework_5e1d'" in failed["bentoml-ghost"]
     assert "pip install 'bentoml-ghost[cpu]'" in failed["bentoml-ghost"]  # its extras are the hint
+    assert "register_artifact matches no hook of bentoml; did you mean register_artifacts?" in failed["bentoml-typo"]
     working = {p["distribution"] for p in report["plugins"]}
-    assert "bentoml-example-artifact" in working and "bentoml-ghost" not in working
+    assert "bentoml-example-artifact" in working and not working & {"bentoml-ghost", "bentoml-typo"}
 
     table = _run([sys.executable, "-m", "bentoml", "plugins"], env, tmp_path)
     assert table.returncode == 0 and "FAILED" in table.stdout and "bentoml-ghost" in table.stdout

@@ -13,7 +13,6 @@ server's workers (or the processes it started).
 from __future__ import annotations
 
 import http.client
-import importlib
 import json
 import os
 import pathlib
@@ -24,6 +23,8 @@ import sys
 import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from bentoml.testing.services import service_module
 
 _SERVING = re.compile(r"Serving (\S+):(\S+) on http://([^\s:]+|\[[^\]]+\]):(\d+) \((.*?)\)")
 
@@ -37,20 +38,11 @@ def save_service_source(source: str, module: str, class_name: str, target: os.Pa
     removed from ``sys.modules`` afterwards, so a test can save several versions.
     """
     target = pathlib.Path(target)
-    src = target.parent / f"{target.name}-src"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / f"{module}.py").write_text(source)
-    sys.modules.pop(module, None)
-    sys.path.insert(0, str(src))
-    importlib.invalidate_caches()
-    try:
-        service = getattr(importlib.import_module(module), class_name)()
+    with service_module(source, module, target.parent / f"{target.name}-src") as loaded:
+        service = getattr(loaded, class_name)()
         for name, model in (artifacts or {}).items():
             service.pack(name, model)
         service.save_to_dir(str(target))
-    finally:
-        sys.path.remove(str(src))
-        sys.modules.pop(module, None)
     return target
 
 

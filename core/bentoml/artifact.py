@@ -164,10 +164,6 @@ class BentoServiceArtifact(abc.ABC):
         return f"{self.artifact_type}({self._name!r})"
 
 
-#: Short alias used by plugins.
-Artifact = BentoServiceArtifact
-
-
 _MIXED: Dict[Tuple[type, type], type] = {}
 
 

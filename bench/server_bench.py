@@ -15,6 +15,13 @@ Needs wrk and the peer envs: run bench/setup_peers.sh first. Stdlib only; any py
     python3 bench/server_bench.py                                  # everything, ~25 min
     python3 bench/server_bench.py --servers flask,constant,mlserver,bentoml086 --duration 5
     python3 bench/server_bench.py --servers ours-mb2,mlserver --models rf --markdown bench/RESULTS.md
+
+Same-run A/B of two kernels (a change against the commit before it): install the other one into
+its own venv and pass it as --base-venv; every ours-X server then has a base-X twin run from that
+venv with bundles that kernel saved, alternating with it round by round, and the report gets a
+section with each pair's median and spread over the rounds:
+
+    python3 bench/server_bench.py --base-venv /tmp/base-venv --servers ours-mb2,base-mb2 --rounds 5
 """
 import argparse
 import atexit
@@ -34,6 +41,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OURS_VENV = os.environ.get("BENCH_OURS_VENV", os.path.join(ROOT, ".venv"))  # ours + baselines
+BASE_VENV = os.environ.get("BENCH_BASE_VENV")  # the other kernel of an A/B (base-* servers)
 VENVS = os.path.join(HERE, ".venvs")
 BUNDLES = os.path.join(HERE, ".bundles")
 
@@ -43,6 +51,9 @@ ALL_SERVERS = ["ours-nb", "ours-mb1", "ours-mb2", "flask", "constant", "mlserver
 # Not in the default set: `bentoml serve` (development server), and 2 workers without
 # CPU affinity (the A/B of `--cpu-affinity`).
 OPTIONAL_SERVERS = ["ours-dev", "ours-mb2-noaff"]
+OURS_VARIANTS = ["nb", "mb1", "mb2", "dev", "mb2-noaff"]
+#: With --base-venv: the same variants run from the other kernel.
+BASE_SERVERS = ["base-" + v for v in OURS_VARIANTS]
 MODELS = ["rf", "svc"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
@@ -157,22 +168,24 @@ class Server:
         self.body = BENTO_BODY
         self.url = base + "/predict"
         self.ready_url = base + "/healthz"
-        bentoml = os.path.join(OURS_VENV, "bin", "bentoml")
         py = os.path.join(OURS_VENV, "bin", "python")
-        if name.startswith("ours-"):
-            if isinstance(ours_bundles, str):
-                raise StartFailed(ours_bundles)
-            bundle = ours_bundles[model]
-            self.env["BENTOML_HOME"] = os.path.join(run_dir, "ours-home")
-            if name == "ours-dev":
+        kernel, _, variant = name.partition("-")
+        if kernel in ("ours", "base"):
+            bundles = ours_bundles.get(kernel, "no bundles for %s" % kernel)
+            if isinstance(bundles, str):
+                raise StartFailed(bundles)
+            bundle = bundles[model]
+            bentoml = os.path.join(OURS_VENV if kernel == "ours" else BASE_VENV, "bin", "bentoml")
+            self.env["BENTOML_HOME"] = os.path.join(run_dir, kernel + "-home")
+            if variant == "dev":
                 self.cmd = [bentoml, "serve", bundle, "--port", str(self.port)]
             else:
-                workers = {"ours-nb": "1", "ours-mb1": "1", "ours-mb2": "2", "ours-mb2-noaff": "2"}[name]
+                workers = {"nb": "1", "mb1": "1", "mb2": "2", "mb2-noaff": "2"}[variant]
                 self.cmd = [bentoml, "serve-gunicorn", bundle, "--workers", workers,
                             "--port", str(self.port)]
-                if name == "ours-mb2-noaff":
+                if variant == "mb2-noaff":
                     self.cmd.append("--no-cpu-affinity")
-                if name != "ours-nb":
+                if variant != "nb":
                     self.cmd.insert(3, "--enable-microbatch")
         elif name == "flask":
             self.cmd = [py, os.path.join(HERE, "baselines", "flask_app.py"),
@@ -361,12 +374,13 @@ def run_wrk(url, body, conns, duration, run_dir, timeout_s=5):
 
 # ---------------------------------------------------------------- orchestration
 
-def save_ours_bundles(run_dir):
-    """Save our bundles with the current kernel; returns {model: path} or an error string."""
-    out = os.path.join(run_dir, "ours-bundles")
+def save_ours_bundles(run_dir, kernel="ours", venv=None):
+    """Save bundles with the kernel of ``venv`` (ours by default); returns {model: path} or an
+    error string."""
+    out = os.path.join(run_dir, kernel + "-bundles")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["BENTOML_HOME"] = os.path.join(run_dir, "ours-home")
-    py = os.path.join(OURS_VENV, "bin", "python")
+    env["BENTOML_HOME"] = os.path.join(run_dir, kernel + "-home")
+    py = os.path.join(venv or OURS_VENV, "bin", "python")
     try:
         r = subprocess.run([py, os.path.join(HERE, "peers", "save_bento_bundles.py"), out],
                            env=env, capture_output=True, text=True, timeout=300)
@@ -458,10 +472,25 @@ def bench_one(name, model, rnd, args, run_dir, ours_bundles):
 
 def best(results, name, model, c):
     """The level result with the highest throughput over rounds, or None."""
-    cands = [r["levels"][c] for r in results
-             if r["server"] == name and r["model"] == model and c in r.get("levels", {})
-             and "rps" in r["levels"][c]]
+    cands = rounds(results, name, model, c)
     return max(cands, key=lambda x: x["rps"]) if cands else None
+
+
+def rounds(results, name, model, c):
+    """The level results of every round that measured this server/model/connections."""
+    return [r["levels"][c] for r in results
+            if r["server"] == name and r["model"] == model and c in r.get("levels", {})
+            and "rps" in r["levels"][c]]
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def spread(values):
+    return max(values) - min(values)
 
 
 def failure(results, name, model):
@@ -534,6 +563,29 @@ def markdown(results, args, meta):
                         cells.append("%.2f" % (b["rps"] / rb["rps"]) if rb and rb["rps"]
                                      and ref != name else "-")
                     w("| %s | %s | %d | %s |" % (name, model, c, " | ".join(cells)))
+        w("")
+    pairs = [(s, "base-" + s[5:]) for s in args.servers if s.startswith("ours-")
+             and "base-" + s[5:] in args.servers]
+    if pairs:
+        w("## Same-run A/B: this kernel (ours-*) against --base-venv's (base-*)")
+        w("")
+        w("Median over the rounds, spread = max - min over the rounds; ratio = median / median. "
+          "A median below the other's by more than the spread is a real difference.")
+        w("")
+        w("| pair | model | conns | rounds | ours req/s median (spread) | base req/s median (spread) "
+          "| ratio | ours p99 ms median | base p99 ms median |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for ours, base in pairs:
+            for model in args.models:
+                for c in args.connections:
+                    a, b = rounds(results, ours, model, c), rounds(results, base, model, c)
+                    if not a or not b:
+                        continue
+                    ma, mb = median([x["rps"] for x in a]), median([x["rps"] for x in b])
+                    w("| %s vs %s | %s | %d | %d/%d | %.1f (%.1f) | %.1f (%.1f) | %.3f | %s | %s |" % (
+                        ours, base, model, c, len(a), len(b), ma, spread([x["rps"] for x in a]),
+                        mb, spread([x["rps"] for x in b]), ma / mb if mb else 0.0,
+                        fmt_ms(median([x["p99_us"] for x in a])), fmt_ms(median([x["p99_us"] for x in b]))))
         w("")
     w("## Memory and startup")
     w("")
@@ -634,11 +686,18 @@ def main(argv=None):
                     help="seconds to wait for that at most; 0 disables (default 30)")
     ap.add_argument("--markdown", help="also write the markdown report to this file")
     ap.add_argument("--json", help="also write raw results as JSON to this file")
+    ap.add_argument("--base-venv", default=BASE_VENV,
+                    help="venv of the other kernel of an A/B: runs the base-* servers "
+                         "(%s); env BENCH_BASE_VENV" % ",".join(BASE_SERVERS))
     args = ap.parse_args(argv)
+    global BASE_VENV
+    BASE_VENV = args.base_venv
     args.servers = [s for s in args.servers.split(",") if s]
     args.models = [m for m in args.models.split(",") if m]
     args.connections = [int(c) for c in args.connections.split(",") if c]
-    bad = [s for s in args.servers if s not in ALL_SERVERS + OPTIONAL_SERVERS]
+    bad = [s for s in args.servers if s not in ALL_SERVERS + OPTIONAL_SERVERS + BASE_SERVERS]
+    if any(s.startswith("base-") for s in args.servers) and not BASE_VENV:
+        ap.error("base-* servers need --base-venv (the other kernel's venv)")
     bad += [m for m in args.models if m not in MODELS]
     if bad:
         ap.error("unknown server/model: %s" % ", ".join(bad))
@@ -659,10 +718,11 @@ def main(argv=None):
         n, n * (len(args.connections) * args.duration + args.warmup + 15) // 60 + 1, run_dir))
 
     ours_bundles = {}
-    if any(s.startswith("ours-") for s in args.servers):
-        ours_bundles = save_ours_bundles(run_dir)
-        if isinstance(ours_bundles, str):
-            log(ours_bundles)
+    for kernel, venv in (("ours", OURS_VENV), ("base", BASE_VENV)):
+        if any(s.startswith(kernel + "-") for s in args.servers):
+            ours_bundles[kernel] = save_ours_bundles(run_dir, kernel, venv)
+            if isinstance(ours_bundles[kernel], str):
+                log(ours_bundles[kernel])
 
     results = []
     try:

@@ -12,6 +12,7 @@ def test_every_file_block_matches_the_repository():
     assert {path for path, _ in blocks} >= {
         "examples/bentoml-example-artifact/pyproject.toml",
         "examples/bentoml-example-artifact/bentoml_example_artifact/__init__.py",
+        "examples/bentoml-example-deployer/bentoml_example_deployer/__init__.py",
     }
     for path, text in blocks:
         assert (ROOT / path).read_text() == text, f"docs/plugins.md is out of date for {path}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import pathlib
 import textwrap
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Set
 
 import bentoml
 

@@ -10,25 +10,25 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
 
+from bentoml.inference import InferenceResult
 from bentoml.openapi import openapi_spec
-from bentoml.server.api_handler import CORS_HEADERS, APIHandler, RequestIds, status_line
+from bentoml.server.api_handler import APIHandler
 from bentoml.server.config import ServerConfig
 from bentoml.server.docs_page import register_docs_routes
 from bentoml.server.metrics import ServerMetrics
+from bentoml.server.request_ids import RequestIds
+from bentoml.server.response import CORS_HEADERS, build_response
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
 
 logger = logging.getLogger(__name__)
 feedback_logger = logging.getLogger("bentoml.feedback")
-
-
-def _json_error(status: int, message: str) -> Response:
-    return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
 
 
 class InFlight:
@@ -77,18 +77,23 @@ class ServiceApp:
                 status, headers, body = handler.respond(environ, request_id)
             except Exception as exc:  # a bug of ours: still a JSON answer, never a dead worker
                 logger.error("unhandled error on %s", environ.get("PATH_INFO"), exc_info=exc)
-                body = json.dumps({"error": f"internal error: {type(exc).__name__}"}).encode()
-                status, headers = status_line(500), [("Content-Type", "application/json"),
-                                                     ("Content-Length", str(len(body))),
-                                                     ("X-Request-Id", request_id)]
+                # This last resort has never carried the CORS headers; kept as it was.
+                status, headers, body = build_response(
+                    InferenceResult.failure(500, f"internal error: {type(exc).__name__}"), request_id, cors=False)
         start_response(status, headers)
         return [body]
+
+
+def _flask_response(status: str, headers: List[Tuple[str, str]], body: bytes) -> Response:
+    """A built answer as Flask's; ``_headers`` in ``create_app`` sets X-Request-Id (and CORS) on every one."""
+    return Response(body, status=int(status.split()[0]),
+                    headers=[h for h in headers if h[0] not in ("Content-Length", "X-Request-Id")])
 
 
 def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
     """The WSGI app serving ``service``."""
     app = Flask(service.name)
-    app.config["MAX_CONTENT_LENGTH"] = None  # read_body enforces our own limit and message
+    app.config["MAX_CONTENT_LENGTH"] = None  # read_request enforces our own limit and message
     metrics = ServerMetrics(service.name)
     in_flight = InFlight()
     request_ids = RequestIds()
@@ -102,6 +107,10 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
         app.add_url_rule(f"/{api.name}", endpoint=f"api_{api.name}", methods=["POST"],
                          view_func=_flask_view(handler))
     docs = openapi_spec(service)
+
+    def json_error(status: int, message: str) -> Response:
+        built = build_response(InferenceResult.failure(status, message), g.get("request_id", ""), config.cors)
+        return _flask_response(*built)
 
     @app.before_request
     def _start() -> None:
@@ -137,7 +146,7 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
     def feedback() -> Response:
         data = request.get_json(silent=True)
         if not isinstance(data, dict) or not isinstance(data.get("request_id"), str) or not data["request_id"]:
-            return _json_error(400, 'feedback must be a JSON object with a "request_id" string')
+            return json_error(400, 'feedback must be a JSON object with a "request_id" string')
         feedback_logger.info(json.dumps({"service": service.name, "version": service.version, **data}))
         return Response(json.dumps({"status": "recorded"}), mimetype="application/json")
 
@@ -145,32 +154,28 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
 
     @app.errorhandler(404)
     def not_found(_e: Exception) -> Response:
-        return _json_error(404, f"no route {request.path}; APIs: "
+        return json_error(404, f"no route {request.path}; APIs: "
                                 + ", ".join(f"POST /{n}" for n in handlers) + "; see GET /docs.json")
 
     @app.errorhandler(405)
     def not_allowed(_e: Exception) -> Response:
-        return _json_error(405, f"{request.method} is not allowed on {request.path}")
+        return json_error(405, f"{request.method} is not allowed on {request.path}")
 
     @app.errorhandler(413)
     def too_large(_e: Exception) -> Response:
-        return _json_error(413, f"request body is over the limit of {config.max_request_size} bytes")
+        return json_error(413, f"request body is over the limit of {config.max_request_size} bytes")
 
     @app.errorhandler(Exception)
     def internal(exc: Exception) -> Response:
-        from werkzeug.exceptions import HTTPException
-
         if isinstance(exc, HTTPException):
-            return _json_error(exc.code or 500, exc.description or exc.name)
+            return json_error(exc.code or 500, exc.description or exc.name)
         logger.error("unhandled error on %s", request.path, exc_info=exc)
-        return _json_error(500, f"internal error: {type(exc).__name__}")
+        return json_error(500, f"internal error: {type(exc).__name__}")
 
     return ServiceApp(app, handlers, in_flight, request_ids)
 
 
 def _flask_view(handler: APIHandler):
     def view() -> Response:  # reached only through Flask (not the lean path), e.g. in tests
-        status, headers, body = handler.respond(request.environ, g.request_id)
-        return Response(body, status=int(status.split()[0]),
-                        headers=[h for h in headers if h[0] not in ("Content-Length", "X-Request-Id")])
+        return _flask_response(*handler.respond(request.environ, g.request_id))
     return view

@@ -99,12 +99,12 @@ def _pending_output(channel_map: dict) -> bool:
 def _json_error_channel():
     """waitress's channel, answering its own errors (413 from Content-Length alone,
     malformed HTTP) like the app does: a JSON ``{"error": ...}`` with ``X-Request-Id``."""
-    import json
-
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from bentoml.server.api_handler import RequestIds
+    from bentoml.inference import InferenceResult
+    from bentoml.server.request_ids import RequestIds
+    from bentoml.server.response import build_response
 
     request_ids = RequestIds()
 
@@ -112,10 +112,10 @@ def _json_error_channel():
         def execute(self):
             error = self.request.error
             request_id = request_ids.next((self.request.headers or {}).get("X_REQUEST_ID", ""))
-            body = json.dumps({"error": f"{error.reason}: {error.body}"}).encode()
-            self.status = f"{error.code} {error.reason}"
-            self.response_headers.extend([("Content-Type", "application/json"),
-                                          ("X-Request-Id", request_id)])
+            result = InferenceResult.failure(error.code, f"{error.reason}: {error.body}")
+            _status, headers, body = build_response(result, request_id, cors=False)
+            self.status = f"{error.code} {error.reason}"  # waitress's reason phrase, as before
+            self.response_headers.extend(headers)
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)

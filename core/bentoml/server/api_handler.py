@@ -9,14 +9,13 @@ batches tasks, ``response`` builds the answer.
 """
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from bentoml.exceptions import BadInput
 from bentoml.inference import InferenceResult
 from bentoml.server.config import DEFAULT_MB_MAX_BATCH_SIZE, DEFAULT_MB_MAX_LATENCY_MS, ServerConfig
-from bentoml.server.dispatcher import MicroBatchDispatcher
+from bentoml.server.dispatcher import HandleBatch, MicroBatchDispatcher
 from bentoml.server.metrics import ServerMetrics
 from bentoml.server.request import read_request
 from bentoml.server.response import build_response
@@ -26,30 +25,28 @@ if TYPE_CHECKING:
 
 
 class APIHandler:
-    """Answers ``POST /<api>``: one request becomes one task, its result one response."""
+    """Answers ``POST /<api>``: one request becomes one task, its result one response.
+
+    :param handle_batch: answers a list of tasks: the API's ``handle_batch``,
+        already holding whatever lock the service needs (see ``app.create_app``).
+    """
 
     def __init__(self, api: "InferenceAPI", config: ServerConfig, metrics: ServerMetrics,
-                 model_lock: Optional[threading.Lock]):
+                 handle_batch: HandleBatch):
         self.api = api
         self.config = config
         self.metrics = metrics
-        self._lock = model_lock
+        self._handle_batch = handle_batch
         self.dispatcher: Optional[MicroBatchDispatcher] = None
         if config.enable_microbatch:
             spec = api.spec
             self.dispatcher = MicroBatchDispatcher(
-                self._handle_batch,
+                handle_batch,
                 max_batch_size=config.mb_max_batch_size or spec.mb_max_batch_size or DEFAULT_MB_MAX_BATCH_SIZE,
                 max_latency_ms=config.mb_max_latency or spec.mb_max_latency or DEFAULT_MB_MAX_LATENCY_MS,
                 name=api.name, fixed_batch_size=spec.mb_fixed_batch_size,
                 run_timeout=config.timeout,
                 on_batch=lambda size, _secs: metrics.observe_batch(api.name, size))
-
-    def _handle_batch(self, tasks):
-        if self._lock is None:
-            return self.api.handle_batch(tasks)
-        with self._lock:
-            return self.api.handle_batch(tasks)
 
     def respond(self, environ: dict, request_id: str) -> Tuple[str, List[Tuple[str, str]], bytes]:
         """(status line, headers, body) for one API call."""
@@ -70,3 +67,8 @@ class APIHandler:
         if self.dispatcher is not None:
             return self.dispatcher.submit(task)
         return self._handle_batch([task])[0]
+
+    def close(self, timeout: float) -> None:
+        """Answer what the dispatcher still holds, then stop it."""
+        if self.dispatcher is not None:
+            self.dispatcher.close(timeout=timeout)

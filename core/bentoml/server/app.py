@@ -19,6 +19,7 @@ from bentoml.inference import InferenceResult
 from bentoml.openapi import openapi_spec
 from bentoml.server.api_handler import APIHandler
 from bentoml.server.config import ServerConfig
+from bentoml.server.dispatcher import HandleBatch
 from bentoml.server.docs_page import register_docs_routes
 from bentoml.server.metrics import ServerMetrics
 from bentoml.server.request_ids import RequestIds
@@ -38,11 +39,13 @@ class InFlight:
         self._count = 0
         self._lock = threading.Lock()
 
-    def __enter__(self) -> None:
+    def begin(self) -> None:
+        """A request starts being handled."""
         with self._lock:
             self._count += 1
 
-    def __exit__(self, *exc: object) -> None:
+    def end(self) -> None:
+        """A request has been answered (or failed)."""
         with self._lock:
             self._count -= 1
 
@@ -51,15 +54,11 @@ class InFlight:
         return self._count
 
 
-def _all_thread_safe(service: "BentoService") -> bool:
-    return all(artifact.thread_safe for artifact in service.artifacts)
-
-
 class ServiceApp:
     """The WSGI application: ``POST /<api>`` takes the lean path of
     :class:`~bentoml.server.api_handler.APIHandler`; every other route is Flask's."""
 
-    def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: "InFlight",
+    def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: InFlight,
                  request_ids: RequestIds):
         self.flask = flask_app
         self.handlers = handlers
@@ -72,16 +71,31 @@ class ServiceApp:
         if handler is None or environ.get("REQUEST_METHOD") != "POST":
             return self.flask(environ, start_response)
         request_id = self.request_ids.next(environ.get("HTTP_X_REQUEST_ID", ""))
-        with self.in_flight:
-            try:
-                status, headers, body = handler.respond(environ, request_id)
-            except Exception as exc:  # a bug of ours: still a JSON answer, never a dead worker
-                logger.error("unhandled error on %s", environ.get("PATH_INFO"), exc_info=exc)
-                # This last resort has never carried the CORS headers; kept as it was.
-                status, headers, body = build_response(
-                    InferenceResult.failure(500, f"internal error: {type(exc).__name__}"), request_id, cors=False)
+        self.in_flight.begin()
+        try:
+            status, headers, body = handler.respond(environ, request_id)
+        except Exception as exc:  # a bug of ours: still a JSON answer, never a dead worker
+            logger.error("unhandled error on %s", environ.get("PATH_INFO"), exc_info=exc)
+            # This last resort has never carried the CORS headers; kept as it was.
+            status, headers, body = build_response(
+                InferenceResult.failure(500, f"internal error: {type(exc).__name__}"), request_id, cors=False)
+        finally:
+            self.in_flight.end()
         start_response(status, headers)
         return [body]
+
+    def close(self, timeout: float) -> None:
+        """Stop every API's dispatcher, answering what they still hold."""
+        for handler in self.handlers.values():
+            handler.close(timeout)
+
+
+def _holding(lock: threading.Lock, handle_batch: HandleBatch) -> HandleBatch:
+    """``handle_batch`` run with ``lock`` held: the service's user code runs one batch at a time."""
+    def handle_batch_locked(tasks):
+        with lock:
+            return handle_batch(tasks)
+    return handle_batch_locked
 
 
 def _flask_response(status: str, headers: List[Tuple[str, str]], body: bytes) -> Response:
@@ -99,10 +113,11 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
     request_ids = RequestIds()
     # Without micro-batching user code still runs one batch at a time per service,
     # unless every artifact declares itself thread-safe.
-    model_lock = None if _all_thread_safe(service) else threading.Lock()
+    model_lock = None if all(artifact.thread_safe for artifact in service.artifacts) else threading.Lock()
     handlers: Dict[str, APIHandler] = {}
     for api in service.inference_apis:
-        handler = handlers[api.name] = APIHandler(api, config, metrics, model_lock)
+        handle_batch = api.handle_batch if model_lock is None else _holding(model_lock, api.handle_batch)
+        handler = handlers[api.name] = APIHandler(api, config, metrics, handle_batch)
         # Flask keeps the API routes too: OPTIONS (CORS preflight) and 405 for other methods.
         app.add_url_rule(f"/{api.name}", endpoint=f"api_{api.name}", methods=["POST"],
                          view_func=_flask_view(handler))
@@ -114,12 +129,12 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
 
     @app.before_request
     def _start() -> None:
-        in_flight.__enter__()
+        in_flight.begin()
         g.request_id = request_ids.next(request.headers.get("X-Request-Id", ""))
 
     @app.teardown_request
     def _finish(_exc: Optional[BaseException]) -> None:
-        in_flight.__exit__()
+        in_flight.end()
 
     @app.after_request
     def _headers(response: Response) -> Response:

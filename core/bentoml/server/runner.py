@@ -175,9 +175,7 @@ def run_worker(service, config: ServerConfig, sock: socket.socket, announce=None
                 if idle or time.monotonic() - stop["at"] > config.timeout:
                     break
     finally:
-        for handler in app.handlers.values():
-            if handler.dispatcher is not None:
-                handler.dispatcher.close(timeout=5)
+        app.close(timeout=5)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
     return 0
 

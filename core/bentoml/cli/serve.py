@@ -39,7 +39,8 @@ def _server_options(func):
 def _serve(bento: str, production: bool, workers, **options) -> None:
     from bentoml.cli.common import show_tracebacks
     from bentoml.cli.run import bundle_path
-    from bentoml.server.runner import server_config, serve
+    from bentoml.server.config import server_config
+    from bentoml.server.runner import serve
 
     show_tracebacks()  # a server logs the traceback of every failed API call
 

@@ -94,3 +94,10 @@ def env_defaults() -> dict:
         except (ValueError, InvalidArgument) as exc:
             raise InvalidArgument(f"environment variable {var}={raw!r} is invalid: {exc}") from None
     return values
+
+
+def server_config(**options) -> ServerConfig:
+    """Options from the CLI over ``BENTOML_*`` environment variables over defaults."""
+    values = env_defaults()
+    values.update({k: v for k, v in options.items() if v is not None})
+    return ServerConfig(**values)

@@ -19,9 +19,9 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from bentoml.cli import bundles, plugins_cmd, run, serve
+    from bentoml.cli import bundles, plugins_cmd, run, serve_commands
 
-    for module in (bundles, run, serve, plugins_cmd):
+    for module in (bundles, run, serve_commands, plugins_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -3,7 +3,8 @@
 Every response carries ``X-Request-Id``.  Errors are JSON ``{"error": ...}``
 with a status that names the class of problem (400 bad input, 404 unknown
 route, 413 too large, 415 unsupported type, 500 user code, 503 over budget);
-tracebacks go to the log, never to the client.
+tracebacks go to the log, never to the client.  The server's own routes are
+those of :mod:`bentoml.server.routes`.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from bentoml.inference import InferenceResult
 from bentoml.openapi import openapi_spec
+from bentoml.server import routes
 from bentoml.server.api_handler import APIHandler
 from bentoml.server.config import ServerConfig
 from bentoml.server.dispatcher import HandleBatch
@@ -144,20 +146,20 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
                 response.headers[key] = value
         return response
 
-    @app.route("/healthz")
+    @app.route(routes.HEALTHZ.rule, methods=routes.HEALTHZ.methods)
     def healthz() -> Response:
         return Response("ok\n", mimetype="text/plain")
 
-    @app.route("/metrics")
+    @app.route(routes.METRICS.rule, methods=routes.METRICS.methods)
     def metrics_route() -> Response:
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
 
-    @app.route("/docs.json")
+    @app.route(routes.DOCS_JSON.rule, methods=routes.DOCS_JSON.methods)
     def docs_json() -> Response:
         return Response(json.dumps(docs), mimetype="application/json")
 
-    @app.route("/feedback", methods=["POST"])
+    @app.route(routes.FEEDBACK.rule, methods=routes.FEEDBACK.methods)
     def feedback() -> Response:
         data = request.get_json(silent=True)
         if not isinstance(data, dict) or not isinstance(data.get("request_id"), str) or not data["request_id"]:
@@ -170,7 +172,7 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
     @app.errorhandler(404)
     def not_found(_e: Exception) -> Response:
         return json_error(404, f"no route {request.path}; APIs: "
-                                + ", ".join(f"POST /{n}" for n in handlers) + "; see GET /docs.json")
+                                + ", ".join(f"POST /{n}" for n in handlers) + f"; see GET {routes.DOCS_JSON.path}")
 
     @app.errorhandler(405)
     def not_allowed(_e: Exception) -> Response:

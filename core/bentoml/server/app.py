@@ -172,7 +172,7 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
     @app.errorhandler(404)
     def not_found(_e: Exception) -> Response:
         return json_error(404, f"no route {request.path}; APIs: "
-                                + ", ".join(f"POST /{n}" for n in handlers) + f"; see GET {routes.DOCS_JSON.path}")
+                               + ", ".join(f"POST /{n}" for n in handlers) + f"; see GET {routes.DOCS_JSON.path}")
 
     @app.errorhandler(405)
     def not_allowed(_e: Exception) -> Response:

@@ -14,19 +14,22 @@ from bentoml.inference import InferenceResult
 
 Headers = List[Tuple[str, str]]
 
-#: Sent on every answer with ``--enable-cors``, errors included (or a browser cannot read them).
+#: Sent with ``--enable-cors``, on error answers too (or a browser cannot read them).
 CORS_HEADERS: Headers = [
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, X-Request-Id"),
     ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
 ]
 
-_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
+
+class _StatusLines(dict):
+    def __missing__(self, status: int) -> str:
+        return f"{status} Unknown"
 
 
-def status_line(status: int) -> str:
-    """The WSGI status line of ``status``: ``status_line(404) == "404 Not Found"``."""
-    return _STATUS_LINES.get(status) or f"{status} Unknown"
+#: ``status_line(404) == "404 Not Found"``: the WSGI status line of a status, looked
+#: up in a table made once (it runs for every request).
+status_line = _StatusLines({status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}).__getitem__
 
 
 def build_response(result: InferenceResult, request_id: str, cors: bool) -> Tuple[str, Headers, bytes]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Dict
 
+from bentoml.server.routes import FEEDBACK, HEALTHZ, METRICS, Route
+
 if TYPE_CHECKING:
     from bentoml.service import BentoService
 
@@ -45,19 +47,22 @@ def request_content(adapter: Any) -> Dict[str, Any]:
 _ERROR = {"application/json": {"schema": {"type": "object", "properties": {"error": {"type": "string"}}}}}
 
 
+def _server_route(route: Route, **operation: Any) -> Dict[str, Any]:
+    """The path item of one of the server's own routes (``bentoml.server.routes``)."""
+    return {route.path: {route.methods[0].lower(): {"summary": route.summary, "tags": ["infra"], **operation}}}
+
+
 def openapi_spec(service: "BentoService") -> Dict[str, Any]:
     paths: Dict[str, Any] = {
-        "/healthz": {"get": {"summary": "Health check", "tags": ["infra"],
-                             "responses": {"200": {"description": "The server is up"}}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "tags": ["infra"],
-                             "responses": {"200": {"description": "Metrics in Prometheus text format"}}}},
-        "/feedback": {"post": {
-            "summary": "Report feedback on a prediction", "tags": ["infra"],
-            "requestBody": {"required": True, "content": {"application/json": {
+        **_server_route(HEALTHZ, responses={"200": {"description": "The server is up"}}),
+        **_server_route(METRICS, responses={"200": {"description": "Metrics in Prometheus text format"}}),
+        **_server_route(
+            FEEDBACK,
+            requestBody={"required": True, "content": {"application/json": {
                 "schema": {"type": "object", "required": ["request_id"],
                            "properties": {"request_id": {"type": "string"}}},
                 "example": {"request_id": "4a2e...", "value": "correct"}}}},
-            "responses": {"200": {"description": "Recorded"}, "400": {"description": "Bad feedback", "content": _ERROR}}}},
+            responses={"200": {"description": "Recorded"}, "400": {"description": "Bad feedback", "content": _ERROR}}),
     }
     for api in service.inference_apis:
         paths[f"/{api.name}"] = {"post": {

@@ -3,32 +3,35 @@
 Every response carries ``X-Request-Id``.  Errors are JSON ``{"error": ...}``
 with a status that names the class of problem (400 bad input, 404 unknown
 route, 413 too large, 415 unsupported type, 500 user code, 503 over budget);
-tracebacks go to the log, never to the client.
+tracebacks go to the log, never to the client.  The server's own routes are
+those of :mod:`bentoml.server.routes`.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
 
+from bentoml.inference import InferenceResult
 from bentoml.openapi import openapi_spec
-from bentoml.server.api_handler import CORS_HEADERS, APIHandler, RequestIds, status_line
+from bentoml.server import routes
+from bentoml.server.api_handler import APIHandler
 from bentoml.server.config import ServerConfig
+from bentoml.server.dispatcher import HandleBatch
 from bentoml.server.docs_page import register_docs_routes
 from bentoml.server.metrics import ServerMetrics
+from bentoml.server.request_ids import RequestIds
+from bentoml.server.response import CORS_HEADERS, build_response
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
 
 logger = logging.getLogger(__name__)
 feedback_logger = logging.getLogger("bentoml.feedback")
-
-
-def _json_error(status: int, message: str) -> Response:
-    return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
 
 
 class InFlight:
@@ -38,11 +41,13 @@ class InFlight:
         self._count = 0
         self._lock = threading.Lock()
 
-    def __enter__(self) -> None:
+    def begin(self) -> None:
+        """A request starts being handled."""
         with self._lock:
             self._count += 1
 
-    def __exit__(self, *exc: object) -> None:
+    def end(self) -> None:
+        """A request has been answered (or failed)."""
         with self._lock:
             self._count -= 1
 
@@ -51,15 +56,11 @@ class InFlight:
         return self._count
 
 
-def _all_thread_safe(service: "BentoService") -> bool:
-    return all(artifact.thread_safe for artifact in service.artifacts)
-
-
 class ServiceApp:
     """The WSGI application: ``POST /<api>`` takes the lean path of
     :class:`~bentoml.server.api_handler.APIHandler`; every other route is Flask's."""
 
-    def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: "InFlight",
+    def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: InFlight,
                  request_ids: RequestIds):
         self.flask = flask_app
         self.handlers = handlers
@@ -72,45 +73,70 @@ class ServiceApp:
         if handler is None or environ.get("REQUEST_METHOD") != "POST":
             return self.flask(environ, start_response)
         request_id = self.request_ids.next(environ.get("HTTP_X_REQUEST_ID", ""))
-        with self.in_flight:
-            try:
-                status, headers, body = handler.respond(environ, request_id)
-            except Exception as exc:  # a bug of ours: still a JSON answer, never a dead worker
-                logger.error("unhandled error on %s", environ.get("PATH_INFO"), exc_info=exc)
-                body = json.dumps({"error": f"internal error: {type(exc).__name__}"}).encode()
-                status, headers = status_line(500), [("Content-Type", "application/json"),
-                                                     ("Content-Length", str(len(body))),
-                                                     ("X-Request-Id", request_id)]
+        self.in_flight.begin()
+        try:
+            status, headers, body = handler.respond(environ, request_id)
+        except Exception as exc:  # a bug of ours: still a JSON answer, never a dead worker
+            logger.error("unhandled error on %s", environ.get("PATH_INFO"), exc_info=exc)
+            # This last resort has never carried the CORS headers; kept as it was.
+            status, headers, body = build_response(
+                InferenceResult.failure(500, f"internal error: {type(exc).__name__}"), request_id, cors=False)
+        finally:
+            self.in_flight.end()
         start_response(status, headers)
         return [body]
+
+    def close(self, timeout: float) -> None:
+        """Stop every API's dispatcher, answering what they still hold."""
+        for handler in self.handlers.values():
+            handler.close(timeout)
+
+
+def _holding(lock: threading.Lock, handle_batch: HandleBatch) -> HandleBatch:
+    """``handle_batch`` run with ``lock`` held: the service's user code runs one batch at a time."""
+    def handle_batch_locked(tasks):
+        with lock:
+            return handle_batch(tasks)
+    return handle_batch_locked
+
+
+def _flask_response(status: str, headers: List[Tuple[str, str]], body: bytes) -> Response:
+    """A built answer as Flask's; ``_headers`` in ``create_app`` sets X-Request-Id (and CORS) on every one."""
+    return Response(body, status=int(status.split()[0]),
+                    headers=[h for h in headers if h[0] not in ("Content-Length", "X-Request-Id")])
 
 
 def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
     """The WSGI app serving ``service``."""
     app = Flask(service.name)
-    app.config["MAX_CONTENT_LENGTH"] = None  # read_body enforces our own limit and message
+    app.config["MAX_CONTENT_LENGTH"] = None  # read_request enforces our own limit and message
     metrics = ServerMetrics(service.name)
     in_flight = InFlight()
     request_ids = RequestIds()
     # Without micro-batching user code still runs one batch at a time per service,
     # unless every artifact declares itself thread-safe.
-    model_lock = None if _all_thread_safe(service) else threading.Lock()
+    model_lock = None if all(artifact.thread_safe for artifact in service.artifacts) else threading.Lock()
     handlers: Dict[str, APIHandler] = {}
     for api in service.inference_apis:
-        handler = handlers[api.name] = APIHandler(api, config, metrics, model_lock)
+        handle_batch = api.handle_batch if model_lock is None else _holding(model_lock, api.handle_batch)
+        handler = handlers[api.name] = APIHandler(api, config, metrics, handle_batch)
         # Flask keeps the API routes too: OPTIONS (CORS preflight) and 405 for other methods.
         app.add_url_rule(f"/{api.name}", endpoint=f"api_{api.name}", methods=["POST"],
                          view_func=_flask_view(handler))
     docs = openapi_spec(service)
 
+    def json_error(status: int, message: str) -> Response:
+        built = build_response(InferenceResult.failure(status, message), g.get("request_id", ""), config.cors)
+        return _flask_response(*built)
+
     @app.before_request
     def _start() -> None:
-        in_flight.__enter__()
+        in_flight.begin()
         g.request_id = request_ids.next(request.headers.get("X-Request-Id", ""))
 
     @app.teardown_request
     def _finish(_exc: Optional[BaseException]) -> None:
-        in_flight.__exit__()
+        in_flight.end()
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -120,24 +146,24 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
                 response.headers[key] = value
         return response
 
-    @app.route("/healthz")
+    @app.route(routes.HEALTHZ.rule, methods=routes.HEALTHZ.methods)
     def healthz() -> Response:
         return Response("ok\n", mimetype="text/plain")
 
-    @app.route("/metrics")
+    @app.route(routes.METRICS.rule, methods=routes.METRICS.methods)
     def metrics_route() -> Response:
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
 
-    @app.route("/docs.json")
+    @app.route(routes.DOCS_JSON.rule, methods=routes.DOCS_JSON.methods)
     def docs_json() -> Response:
         return Response(json.dumps(docs), mimetype="application/json")
 
-    @app.route("/feedback", methods=["POST"])
+    @app.route(routes.FEEDBACK.rule, methods=routes.FEEDBACK.methods)
     def feedback() -> Response:
         data = request.get_json(silent=True)
         if not isinstance(data, dict) or not isinstance(data.get("request_id"), str) or not data["request_id"]:
-            return _json_error(400, 'feedback must be a JSON object with a "request_id" string')
+            return json_error(400, 'feedback must be a JSON object with a "request_id" string')
         feedback_logger.info(json.dumps({"service": service.name, "version": service.version, **data}))
         return Response(json.dumps({"status": "recorded"}), mimetype="application/json")
 
@@ -145,32 +171,28 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
 
     @app.errorhandler(404)
     def not_found(_e: Exception) -> Response:
-        return _json_error(404, f"no route {request.path}; APIs: "
-                                + ", ".join(f"POST /{n}" for n in handlers) + "; see GET /docs.json")
+        return json_error(404, f"no route {request.path}; APIs: "
+                               + ", ".join(f"POST /{n}" for n in handlers) + f"; see GET {routes.DOCS_JSON.path}")
 
     @app.errorhandler(405)
     def not_allowed(_e: Exception) -> Response:
-        return _json_error(405, f"{request.method} is not allowed on {request.path}")
+        return json_error(405, f"{request.method} is not allowed on {request.path}")
 
     @app.errorhandler(413)
     def too_large(_e: Exception) -> Response:
-        return _json_error(413, f"request body is over the limit of {config.max_request_size} bytes")
+        return json_error(413, f"request body is over the limit of {config.max_request_size} bytes")
 
     @app.errorhandler(Exception)
     def internal(exc: Exception) -> Response:
-        from werkzeug.exceptions import HTTPException
-
         if isinstance(exc, HTTPException):
-            return _json_error(exc.code or 500, exc.description or exc.name)
+            return json_error(exc.code or 500, exc.description or exc.name)
         logger.error("unhandled error on %s", request.path, exc_info=exc)
-        return _json_error(500, f"internal error: {type(exc).__name__}")
+        return json_error(500, f"internal error: {type(exc).__name__}")
 
     return ServiceApp(app, handlers, in_flight, request_ids)
 
 
 def _flask_view(handler: APIHandler):
     def view() -> Response:  # reached only through Flask (not the lean path), e.g. in tests
-        status, headers, body = handler.respond(request.environ, g.request_id)
-        return Response(body, status=int(status.split()[0]),
-                        headers=[h for h in headers if h[0] not in ("Content-Length", "X-Request-Id")])
+        return _flask_response(*handler.respond(request.environ, g.request_id))
     return view

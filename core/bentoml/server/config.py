@@ -1,4 +1,10 @@
-"""Server settings: CLI options, each with an environment variable of the same name.
+"""Server settings: :class:`ServerConfig`, the one source of every server option.
+
+Each field carries its option's metadata (:class:`ServerOption`: help text,
+``BENTOML_*`` variable, CLI flag, bounds, the default ``--help`` shows), from
+which the environment parsing here and the click options of ``bentoml serve``
+and ``serve-gunicorn`` (``bentoml.cli.serve_commands``) are generated; the
+README's table of server options is checked against it by a test.
 
 ``BENTOML_ENABLE_MICROBATCH=True`` in a container turns on micro-batching just
 like ``--enable-microbatch`` (the bundle's Dockerfile relies on this).
@@ -6,7 +12,7 @@ like ``--enable-microbatch`` (the bundle's Dockerfile relies on this).
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import attrs
 
@@ -26,6 +32,8 @@ DEFAULT_MB_MAX_BATCH_SIZE = 64
 DEFAULT_THREADS = 72
 DEFAULT_MAX_REQUEST_SIZE = 20 * 1024 * 1024
 
+_OPTION = "bentoml.server_option"
+
 
 def _env_bool(value: str) -> bool:
     lowered = value.strip().lower()
@@ -36,50 +44,118 @@ def _env_bool(value: str) -> bool:
     raise InvalidArgument(f"expected a boolean (true/false), got {value!r}")
 
 
+def _mebibytes(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@attrs.frozen
+class ServerOption:
+    """How one :class:`ServerConfig` field is set from outside, and how ``--help`` shows it.
+
+    For ``threads``: ``flag="--threads"``, ``env="BENTOML_THREADS"``, ``kind=int``,
+    ``minimum=1``, ``shown_default="72"``.  A boolean has an ``off_flag``
+    (``--enable-cors/--disable-cors``); a field whose config default is None
+    (the API's own setting, or the server's fallback, decides) shows the
+    fallback the server uses, e.g. ``DEFAULT_MB_MAX_BATCH_SIZE``.
+    """
+
+    name: str
+    help: str
+    env: str
+    flag: str
+    off_flag: Optional[str]
+    #: int, float, str or bool: how a value is parsed from the environment
+    kind: type
+    #: the config default is None: "not set here"
+    optional: bool
+    #: the smallest value allowed (exclusive with ``min_open``), None for no bound
+    minimum: Optional[float]
+    min_open: bool
+    shown_default: str
+
+    def parse(self, raw: str) -> Any:
+        """The value of environment variable text ``raw``."""
+        return _env_bool(raw) if self.kind is bool else self.kind(raw)
+
+    def help_text(self, text: Optional[str] = None) -> str:
+        """``text`` (this option's help by default) with where else it is set and its default."""
+        return f"{text or self.help} [env {self.env}; default {self.shown_default}]"
+
+
+def _option(default: Any, help: str, *, env: str, flag: str, off_flag: Optional[str] = None,
+            minimum: Optional[float] = None, min_open: bool = False, fallback: Any = None,
+            show: Callable[[Any], str] = _shown) -> Any:
+    """A :class:`ServerConfig` field with its option's metadata; ``fallback`` is what a
+    None ``default`` stands for, ``show`` formats the default for ``--help``."""
+    effective = default if default is not None else fallback
+    return attrs.field(default=default, metadata={_OPTION: dict(
+        help=help, env=env, flag=flag, off_flag=off_flag, kind=type(effective), optional=default is None,
+        minimum=minimum, min_open=min_open, shown_default=show(effective))})
+
+
 @attrs.define
 class ServerConfig:
-    """How to serve a bundle; ``from_env`` fills unset fields from ``BENTOML_*``."""
+    """How to serve a bundle; :func:`server_config` fills it from the CLI and ``BENTOML_*``.
 
-    host: str = "127.0.0.1"
-    port: int = 5000
-    workers: int = 1
-    threads: int = DEFAULT_THREADS
-    timeout: float = 60.0
-    enable_microbatch: bool = False
-    mb_max_batch_size: Optional[int] = None
-    mb_max_latency: Optional[float] = None
-    max_request_size: int = DEFAULT_MAX_REQUEST_SIZE
-    cors: bool = False
+    The fields are in the order ``--help`` lists them.
+    """
+
+    workers: int = _option(1, "Worker processes sharing the port", env="BENTOML_WORKERS",
+                           flag="--workers", minimum=1)
+    port: int = _option(5000, "Port to listen on", env="BENTOML_PORT", flag="--port", minimum=0)
+    host: str = _option("127.0.0.1", "Address to bind", env="BENTOML_HOST", flag="--host")
+    enable_microbatch: bool = _option(False, "Batch concurrent requests", env="BENTOML_ENABLE_MICROBATCH",
+                                      flag="--enable-microbatch", off_flag="--disable-microbatch")
+    mb_max_batch_size: Optional[int] = _option(None, "Most requests per API call", env="BENTOML_MB_MAX_BATCH_SIZE",
+                                               flag="--mb-max-batch-size", minimum=1,
+                                               fallback=DEFAULT_MB_MAX_BATCH_SIZE)
+    mb_max_latency: Optional[float] = _option(None, "Latency budget per request in ms",
+                                              env="BENTOML_MB_MAX_LATENCY", flag="--mb-max-latency",
+                                              minimum=0, min_open=True, fallback=DEFAULT_MB_MAX_LATENCY_MS)
+    threads: int = _option(DEFAULT_THREADS, "Request threads per worker", env="BENTOML_THREADS",
+                           flag="--threads", minimum=1)
+    timeout: float = _option(60.0, "Seconds an API call or a graceful stop may take", env="BENTOML_TIMEOUT",
+                             flag="--timeout", minimum=0, min_open=True)
+    max_request_size: int = _option(DEFAULT_MAX_REQUEST_SIZE, "Largest request body in bytes",
+                                    env="BENTOML_MAX_REQUEST_SIZE", flag="--max-request-size", minimum=1,
+                                    show=_mebibytes)
+    cors: bool = _option(False, "Send CORS headers", env="BENTOML_ENABLE_CORS",
+                         flag="--enable-cors", off_flag="--disable-cors")
     #: with several workers, pin each to its own share of the CPUs (see cpu_affinity.py)
-    cpu_affinity: bool = True
-    connection_limit: int = 512
-    backlog: int = 2048
+    cpu_affinity: bool = _option(True, "With several workers, pin each to its own share of the CPUs",
+                                 env="BENTOML_CPU_AFFINITY", flag="--cpu-affinity", off_flag="--no-cpu-affinity")
+    connection_limit: int = _option(512, "Open connections per worker before it stops accepting more",
+                                    env="BENTOML_CONNECTION_LIMIT", flag="--connection-limit", minimum=1)
+    backlog: int = _option(2048, "Connections the kernel queues for the server to accept (listen backlog)",
+                           env="BENTOML_BACKLOG", flag="--backlog", minimum=1)
 
     def __attrs_post_init__(self) -> None:
-        for name in ("port", "workers", "threads", "max_request_size", "connection_limit"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "port" else 1):
-                raise InvalidArgument(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
-        for name in ("mb_max_batch_size", "mb_max_latency", "timeout"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise InvalidArgument(f"--{name.replace('_', '-')} must be positive, got {value!r}")
+        for option in SERVER_OPTIONS:
+            if option.minimum is None:
+                continue
+            value = getattr(self, option.name)
+            if option.kind is int and not option.optional:
+                if not isinstance(value, int) or value < option.minimum:
+                    raise InvalidArgument(f"{option.flag} must be a positive integer, got {value!r}")
+            elif value is not None and (value <= option.minimum if option.min_open else value < option.minimum):
+                raise InvalidArgument(f"{option.flag} must be positive, got {value!r}")
 
+
+#: Every server option, in ``ServerConfig``'s field order.
+SERVER_OPTIONS: Tuple[ServerOption, ...] = tuple(
+    ServerOption(name=field.name, **field.metadata[_OPTION]) for field in attrs.fields(ServerConfig))
 
 #: environment variable -> (field, parser)
-ENVIRONMENT = {
-    "BENTOML_HOST": ("host", str),
-    "BENTOML_PORT": ("port", int),
-    "BENTOML_WORKERS": ("workers", int),
-    "BENTOML_THREADS": ("threads", int),
-    "BENTOML_TIMEOUT": ("timeout", float),
-    "BENTOML_ENABLE_MICROBATCH": ("enable_microbatch", _env_bool),
-    "BENTOML_MB_MAX_BATCH_SIZE": ("mb_max_batch_size", int),
-    "BENTOML_MB_MAX_LATENCY": ("mb_max_latency", float),
-    "BENTOML_MAX_REQUEST_SIZE": ("max_request_size", int),
-    "BENTOML_ENABLE_CORS": ("cors", _env_bool),
-    "BENTOML_CPU_AFFINITY": ("cpu_affinity", _env_bool),
-}
+ENVIRONMENT: Dict[str, Tuple[str, Callable[[str], Any]]] = {
+    option.env: (option.name, option.parse) for option in SERVER_OPTIONS}
 
 
 def env_defaults() -> dict:
@@ -94,3 +170,10 @@ def env_defaults() -> dict:
         except (ValueError, InvalidArgument) as exc:
             raise InvalidArgument(f"environment variable {var}={raw!r} is invalid: {exc}") from None
     return values
+
+
+def server_config(**options) -> ServerConfig:
+    """Options from the CLI over ``BENTOML_*`` environment variables over defaults."""
+    values = env_defaults()
+    values.update({k: v for k, v in options.items() if v is not None})
+    return ServerConfig(**values)

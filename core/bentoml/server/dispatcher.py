@@ -90,7 +90,8 @@ def _unavailable(message: str) -> InferenceResult:
 class MicroBatchDispatcher:
     """Batches the tasks of one API; see the module docstring for the policy.
 
-    :param handle_batch: answers a list of tasks (``InferenceAPI.handle_batch``).
+    :param handle_batch: answers a list of tasks: ``InferenceAPI.handle_batch``, holding
+        the service's model lock where one is needed (the dispatcher takes none itself).
     :param max_batch_size: most tasks per call.
     :param max_latency_ms: each request's budget from arrival to answer.
     :param fixed_batch_size: pad every batch to exactly this many tasks (for
@@ -232,7 +233,3 @@ class MicroBatchDispatcher:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-
-    @property
-    def queued(self) -> int:
-        return len(self._queue)

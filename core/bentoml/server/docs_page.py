@@ -1,7 +1,8 @@
 """``GET /``: the service's docs page with an embedded Swagger UI that works offline.
 
 The Swagger UI files come from the ``flask-swagger-ui`` package's own copy
-(served under ``/docs/``), never from a CDN.
+(served under ``/docs/``), never from a CDN.  The page links them, and the
+OpenAPI document, by relative URLs, so it also works behind a path prefix.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import os
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, abort, send_from_directory
+
+from bentoml.server.routes import DOCS_FILES, DOCS_JSON, INDEX
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
@@ -27,7 +30,7 @@ _PAGE = """<!DOCTYPE html>
 <head>
   <meta charset="utf-8">
   <title>{title}</title>
-  <link rel="stylesheet" href="docs/swagger-ui.css">
+  <link rel="stylesheet" href="{files}/swagger-ui.css">
   <style>body {{ margin: 0; font-family: sans-serif; }} header {{ padding: 1em 2em; }}
   header pre {{ white-space: pre-wrap; }}</style>
 </head>
@@ -38,9 +41,9 @@ _PAGE = """<!DOCTYPE html>
     <ul class="api-list">{apis}</ul>
   </header>
   <div id="swagger-ui"></div>
-  <script src="docs/swagger-ui-bundle.js"></script>
+  <script src="{files}/swagger-ui-bundle.js"></script>
   <script>
-    window.ui = SwaggerUIBundle({{url: "docs.json", dom_id: "#swagger-ui", deepLinking: true}});
+    window.ui = SwaggerUIBundle({{url: "{spec}", dom_id: "#swagger-ui", deepLinking: true}});
   </script>
 </body>
 </html>
@@ -48,6 +51,7 @@ _PAGE = """<!DOCTYPE html>
 
 
 def register_docs_routes(app: Flask, service: "BentoService") -> None:
+    """Add the docs page (``GET /``) and the Swagger UI's files (``GET /docs/...``) to ``app``."""
     dist = _swagger_dist()
     apis = "".join(
         f"<li><code>POST /{html.escape(api.name)}</code> ({html.escape(api.input_adapter.input_type)}): "
@@ -55,13 +59,13 @@ def register_docs_routes(app: Flask, service: "BentoService") -> None:
     page = _PAGE.format(
         title=html.escape(f"{service.name} {service.version or ''}".strip()),
         doc=html.escape(inspect.cleandoc(type(service).__doc__ or "") or f"BentoService {service.name}"),
-        apis=apis)
+        apis=apis, files=DOCS_FILES.path.lstrip("/"), spec=DOCS_JSON.path.lstrip("/"))
 
-    @app.route("/")
+    @app.route(INDEX.rule, methods=INDEX.methods)
     def index() -> Response:
         return Response(page, mimetype="text/html")
 
-    @app.route("/docs/<path:filename>")
+    @app.route(DOCS_FILES.rule, methods=DOCS_FILES.methods)
     def swagger_asset(filename: str) -> Response:
         if filename.endswith(".map"):
             abort(404)

@@ -25,14 +25,13 @@ class ServerMetrics:
         own = None if self.multiprocess else CollectorRegistry()
         self._own_registry = own
         prefix = "bentoml"
-        labels = {"service": service_name}
         self.requests = Counter(f"{prefix}_requests", "Requests answered, by API and HTTP status",
                                 ["service", "endpoint", "http_status"], registry=own)
         self.latency = Histogram(f"{prefix}_request_duration_seconds", "Time to answer a request",
                                  ["service", "endpoint"], buckets=_LATENCY_BUCKETS, registry=own)
         self.batch_size = Histogram(f"{prefix}_batch_size", "Tasks per API call under micro-batching",
                                     ["service", "endpoint"], buckets=_BATCH_BUCKETS, registry=own)
-        self._service = labels["service"]
+        self._service = service_name
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         self.requests.labels(self._service, endpoint, str(status)).inc()

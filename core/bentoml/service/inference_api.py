@@ -12,17 +12,13 @@ from bentoml.adapters.json_output import JsonOutput
 from bentoml.adapters.output_adapter import OutputAdapter
 from bentoml.inference import InferenceError, InferenceResult, InferenceTask
 from bentoml.exceptions import BadInput, InvalidArgument
+from bentoml.server.routes import RESERVED_API_NAMES
 
 if TYPE_CHECKING:
     from bentoml.service.bento_service import BentoService
 
 logger = logging.getLogger(__name__)
 
-#: Paths the API server answers itself; an API cannot take these names.
-RESERVED_API_NAMES = frozenset({
-    "healthz", "livez", "readyz", "metrics", "docs", "docs.json", "feedback",
-    "static", "static_content", "swagger", "openapi", "index", "api",
-})
 _API_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -1,0 +1,89 @@
+"""``serve`` (development) and ``serve-gunicorn`` (production; the name is kept for
+compatibility with the spec, it runs waitress with pre-forked workers).
+
+Their server options are generated from :class:`~bentoml.server.config.ServerConfig`
+(``SERVER_OPTIONS``): flag, type, bounds and the ``[env BENTOML_X; default Y]``
+part of each help text come from there, never repeated here.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Dict, Optional
+
+import click
+
+from bentoml.cli.common import common_options
+from bentoml.server.config import SERVER_OPTIONS, ServerOption
+
+
+def _click_type(option: ServerOption):
+    if option.kind is int:
+        return click.IntRange(min=option.minimum, min_open=option.min_open) if option.minimum is not None else int
+    if option.kind is float:
+        return click.FloatRange(min=option.minimum, min_open=option.min_open) if option.minimum is not None else float
+    return None  # str, or a boolean flag pair
+
+
+def _click_option(option: ServerOption, help: Optional[str] = None, short: Optional[str] = None) -> Callable:
+    if option.off_flag:
+        flags = [f"{option.flag}/{option.off_flag}"]
+    else:
+        flags = [short, option.flag] if short else [option.flag]
+    # default None: an option not given leaves the BENTOML_* variable or the config default in charge
+    return click.option(*flags, option.name, type=_click_type(option), default=None,
+                        help=option.help_text(help))
+
+
+def _server_options(**overrides: Dict[str, str]) -> Callable:
+    """Every server option as a click option; ``overrides[name]`` gives that option's
+    ``help`` text or ``short`` flag for one command."""
+    def decorate(func: Callable) -> Callable:
+        for option in reversed(SERVER_OPTIONS):
+            func = _click_option(option, **overrides.get(option.name, {}))(func)
+        return func
+    return decorate
+
+
+def _serve(bento: str, production: bool, workers, **options) -> None:
+    from bentoml.cli.common import show_tracebacks
+    from bentoml.cli.common import bundle_path
+    from bentoml.server.config import server_config
+    from bentoml.server.runner import serve
+
+    show_tracebacks()  # a server logs the traceback of every failed API call
+
+    from bentoml.repository import reset_repository
+
+    # The development server is one process whatever BENTOML_WORKERS says.
+    config = server_config(workers=workers if production else 1, **options)
+    path = bundle_path(bento)
+    reset_repository()  # no database connection may outlive into forked workers
+    sys.exit(serve(path, config))
+
+
+@click.command()
+@click.argument("bento")
+@click.option("--production", is_flag=True, help="Run the production server (same as serve-gunicorn)")
+@_server_options(workers={"help": "With --production: worker processes"})
+@common_options
+def serve(bento: str, production: bool, workers, **options) -> None:
+    """Serve a bundle's APIs over HTTP (development server, one process).
+
+    BENTO is a path, NAME, NAME:latest or NAME:VERSION.
+    """
+    _serve(bento, production, workers, **options)
+
+
+@click.command(name="serve-gunicorn")
+@click.argument("bento")
+@_server_options(workers={"short": "-w"})
+@common_options
+def serve_gunicorn(bento: str, workers, **options) -> None:
+    """Serve a bundle with the production server: pre-forked workers, optional micro-batching.
+
+    The name is kept for compatibility; it runs waitress, not gunicorn.
+    """
+    _serve(bento, True, workers, **options)
+
+
+COMMANDS = [serve, serve_gunicorn]

@@ -1,0 +1,50 @@
+"""The routes the API server answers itself, as data.
+
+``app`` and ``docs_page`` register them from this table, ``bentoml.openapi``
+describes them from it, and :data:`RESERVED_API_NAMES` (the names an API
+cannot take, so that ``POST /<api>`` never shadows one) is derived from it.
+This module imports nothing from ``bentoml``: the service layer imports it to
+check API names.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Tuple
+
+
+class Route(NamedTuple):
+    """One route of the server's own, e.g. ``Route("healthz", "/healthz", ("GET",), "Health check")``.
+
+    ``name`` is the first segment of ``path`` (``index`` for ``/``), the name
+    it reserves; a route with ``files`` serves the files under ``path + "/"``.
+    """
+
+    name: str
+    path: str
+    methods: Tuple[str, ...]
+    summary: str
+    files: bool = False
+
+    @property
+    def rule(self) -> str:
+        """The Flask URL rule."""
+        return f"{self.path}/<path:filename>" if self.files else self.path
+
+
+INDEX = Route("index", "/", ("GET",), "The service's docs page (works offline)")
+HEALTHZ = Route("healthz", "/healthz", ("GET",), "Health check")
+METRICS = Route("metrics", "/metrics", ("GET",), "Prometheus metrics")
+DOCS_JSON = Route("docs.json", "/docs.json", ("GET",), "The OpenAPI 3 document")
+DOCS_FILES = Route("docs", "/docs", ("GET",), "The Swagger UI's files (no CDN)", files=True)
+FEEDBACK = Route("feedback", "/feedback", ("POST",), "Report feedback on a prediction")
+#: Flask registers this one by itself: the ``static/`` folder under the app's root
+#: path (for a service, usually the working directory).
+STATIC = Route("static", "/static", ("GET",), "Flask's static folder", files=True)
+
+SERVER_ROUTES: Tuple[Route, ...] = (INDEX, HEALTHZ, METRICS, DOCS_JSON, DOCS_FILES, FEEDBACK, STATIC)
+
+#: Names kept free for routes to come (probes, static content, API listings), so
+#: that adding one breaks no service.
+RESERVED_FOR_LATER = frozenset({"livez", "readyz", "static_content", "swagger", "openapi", "api"})
+
+#: Paths the API server answers itself, now or later; an API cannot take these names.
+RESERVED_API_NAMES = frozenset(route.name for route in SERVER_ROUTES) | RESERVED_FOR_LATER

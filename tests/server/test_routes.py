@@ -35,6 +35,17 @@ def test_every_non_api_route_flask_registers_is_in_the_table():
     assert api_rules == {"/predict"}
 
 
+def test_no_file_of_the_working_directory_is_served(tmp_path, monkeypatch):
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "secret.txt").write_text("api-key=hunter2")
+    monkeypatch.chdir(tmp_path)
+    client = create_app(RoutesTestService(), ServerConfig()).flask.test_client()
+    for path in ("/static/secret.txt", "/static/../static/secret.txt"):
+        reply = client.get(path)
+        assert reply.status_code == 404 and b"hunter2" not in reply.data
+    assert client.get("/docs/swagger-ui.css").status_code == 200  # the docs page's own files still are
+
+
 def test_reserved_api_names_come_from_the_table():
     assert routes.RESERVED_API_NAMES == frozenset({
         "healthz", "livez", "readyz", "metrics", "docs", "docs.json", "feedback",

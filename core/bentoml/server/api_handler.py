@@ -21,7 +21,7 @@ from bentoml.server.request import read_request
 from bentoml.server.response import build_response
 
 if TYPE_CHECKING:
-    from bentoml.api import InferenceAPI
+    from bentoml.service.inference_api import InferenceAPI
 
 
 class APIHandler:

@@ -108,7 +108,9 @@ def _flask_response(status: str, headers: List[Tuple[str, str]], body: bytes) ->
 
 def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
     """The WSGI app serving ``service``."""
-    app = Flask(service.name)
+    # No static folder: Flask's default serves static/ under the app's root path, which for
+    # a service is usually the server's working directory, to anyone who asks.
+    app = Flask(service.name, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = None  # read_request enforces our own limit and message
     metrics = ServerMetrics(service.name)
     in_flight = InFlight()

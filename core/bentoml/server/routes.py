@@ -36,15 +36,11 @@ METRICS = Route("metrics", "/metrics", ("GET",), "Prometheus metrics")
 DOCS_JSON = Route("docs.json", "/docs.json", ("GET",), "The OpenAPI 3 document")
 DOCS_FILES = Route("docs", "/docs", ("GET",), "The Swagger UI's files (no CDN)", files=True)
 FEEDBACK = Route("feedback", "/feedback", ("POST",), "Report feedback on a prediction")
-#: Flask registers this one by itself: the ``static/`` folder under the app's root
-#: path (for a service, usually the working directory).
-STATIC = Route("static", "/static", ("GET",), "Flask's static folder", files=True)
-
-SERVER_ROUTES: Tuple[Route, ...] = (INDEX, HEALTHZ, METRICS, DOCS_JSON, DOCS_FILES, FEEDBACK, STATIC)
+SERVER_ROUTES: Tuple[Route, ...] = (INDEX, HEALTHZ, METRICS, DOCS_JSON, DOCS_FILES, FEEDBACK)
 
 #: Names kept free for routes to come (probes, static content, API listings), so
 #: that adding one breaks no service.
-RESERVED_FOR_LATER = frozenset({"livez", "readyz", "static_content", "swagger", "openapi", "api"})
+RESERVED_FOR_LATER = frozenset({"livez", "readyz", "static", "static_content", "swagger", "openapi", "api"})
 
 #: Paths the API server answers itself, now or later; an API cannot take these names.
 RESERVED_API_NAMES = frozenset(route.name for route in SERVER_ROUTES) | RESERVED_FOR_LATER

@@ -5,9 +5,10 @@ One run, on this machine, loopback only. For each model and round, each selected
 started on a free 127.0.0.1 port, waited on until ready (health route + one correct
 prediction), warmed up, then driven by wrk (one iris row per POST) at each connection count
 for --duration seconds, and stopped (SIGTERM to its process group, SIGKILL after a grace
-period, always). Servers alternate within a round (A B C .. A B C ..), so slow drift of the
-machine hits every server alike; the tables report, per server/model/connections, the round
-with the highest throughput (all rounds are listed at the end).
+period, always). Servers alternate within a round (A B C, then C B A in the next), so slow
+drift of the machine hits every server alike and none always goes first; the tables report,
+per server/model/connections, the round with the highest throughput (all rounds are listed
+at the end).
 
 Needs wrk and the peer envs: run bench/setup_peers.sh first. Stdlib only; any python3 runs it
 (time it without PYTHONDONTWRITEBYTECODE, which this script also removes from servers' env).
@@ -668,6 +669,7 @@ def versions():
 
 
 def main(argv=None):
+    global BASE_VENV
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--servers", default=",".join(ALL_SERVERS),
@@ -690,7 +692,6 @@ def main(argv=None):
                     help="venv of the other kernel of an A/B: runs the base-* servers "
                          "(%s); env BENCH_BASE_VENV" % ",".join(BASE_SERVERS))
     args = ap.parse_args(argv)
-    global BASE_VENV
     BASE_VENV = args.base_venv
     args.servers = [s for s in args.servers.split(",") if s]
     args.models = [m for m in args.models.split(",") if m]
@@ -728,7 +729,8 @@ def main(argv=None):
     try:
         for model in args.models:
             for rnd in range(1, args.rounds + 1):
-                for name in args.servers:
+                # A B C, then C B A: no server always runs first (or right after another).
+                for name in (args.servers if rnd % 2 else args.servers[::-1]):
                     results.append(bench_one(name, model, rnd, args, run_dir, ours_bundles))
     except KeyboardInterrupt:
         log("interrupted; reporting what ran")

@@ -138,3 +138,14 @@ def test_a_failing_command_hook_skips_its_plugin(empty_plugin_registry):
     assert failure.distribution == "bentoml-boom" and "cannot add commands" in failure.error
     unknown = CliRunner().invoke(cli, ["boom"])
     assert unknown.exit_code == 2 and "No such command 'boom'" in unknown.output
+
+
+def test_a_plugin_modules_own_getattr_is_not_called(empty_plugin_registry):
+    lazy = _module("lazy", register_artifacts=_artifacts)
+
+    def __getattr__(name):  # a plugin module with lazy attributes that raise for unknown ones
+        raise ImportError(f"no lazy attribute {name}")
+
+    lazy.__getattr__ = __getattr__
+    empty_plugin_registry.register(lazy, "lazy")
+    assert empty_plugin_registry.names("artifacts") == ["GoodArtifact"]

@@ -10,6 +10,7 @@ reported and skipped.
 from __future__ import annotations
 
 import difflib
+import inspect
 from typing import List
 
 import pluggy
@@ -28,6 +29,7 @@ def hook_problems(pm: pluggy.PluginManager, plugin: object) -> List[str]:
             problems.append(f"@hookimpl {caller.name} matches no hook of bentoml{hint}")
     implemented = {caller.name for caller in pm.get_hookcallers(plugin) or []}
     for name in specs:
-        if name not in implemented and callable(getattr(plugin, name, None)):
+        # getattr_static: a plugin module's own __getattr__ (lazy attributes) must not run here
+        if name not in implemented and callable(inspect.getattr_static(plugin, name, None)):
             problems.append(f"{name} is not marked @hookimpl, so it is never called")
     return problems

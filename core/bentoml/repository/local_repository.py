@@ -106,6 +106,7 @@ class LocalRepository(Repository):
     def _keep_in_cache(self, staged: str, name: str, version: str) -> str:
         """A remotely stored bundle's local copy: the staged files, moved into the cache."""
         cache = self._cache_dir(name, version)
+        shutil.rmtree(cache, ignore_errors=True)  # a copy of a deleted bundle of this version
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         os.rename(staged, cache)
         return cache
@@ -172,4 +173,5 @@ class LocalRepository(Repository):
         record = self.get(tag)
         self.metadata.delete(record.name, record.version)
         self.storage.delete(record.uri)
+        shutil.rmtree(self._cache_dir(record.name, record.version), ignore_errors=True)
         return record

@@ -45,14 +45,12 @@ def _server_options(**overrides: Dict[str, str]) -> Callable:
 
 
 def _serve(bento: str, production: bool, workers, **options) -> None:
-    from bentoml.cli.common import show_tracebacks
-    from bentoml.cli.common import bundle_path
+    from bentoml.cli.common import bundle_path, show_tracebacks
+    from bentoml.repository import reset_repository
     from bentoml.server.config import server_config
     from bentoml.server.runner import serve
 
     show_tracebacks()  # a server logs the traceback of every failed API call
-
-    from bentoml.repository import reset_repository
 
     # The development server is one process whatever BENTOML_WORKERS says.
     config = server_config(workers=workers if production else 1, **options)

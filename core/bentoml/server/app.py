@@ -24,6 +24,7 @@ from bentoml.server.config import ServerConfig
 from bentoml.server.dispatcher import HandleBatch
 from bentoml.server.docs_page import register_docs_routes
 from bentoml.server.metrics import ServerMetrics
+from bentoml.server.readiness import Readiness
 from bentoml.server.request_ids import RequestIds
 from bentoml.server.response import CORS_HEADERS, build_response
 
@@ -61,11 +62,12 @@ class ServiceApp:
     :class:`~bentoml.server.api_handler.APIHandler`; every other route is Flask's."""
 
     def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: InFlight,
-                 request_ids: RequestIds):
+                 request_ids: RequestIds, readiness: Readiness):
         self.flask = flask_app
         self.handlers = handlers
         self.in_flight = in_flight
         self.request_ids = request_ids
+        self.readiness = readiness
         self._routes = {f"/{name}": handler for name, handler in handlers.items()}
 
     def __call__(self, environ: dict, start_response):
@@ -191,7 +193,9 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
         logger.error("unhandled error on %s", request.path, exc_info=exc)
         return json_error(500, f"internal error: {type(exc).__name__}")
 
-    return ServiceApp(app, handlers, in_flight, request_ids)
+    readiness = Readiness()
+    readiness.mark_ready()  # a worker builds its app once its artifacts are loaded
+    return ServiceApp(app, handlers, in_flight, request_ids, readiness)
 
 
 def _flask_view(handler: APIHandler):

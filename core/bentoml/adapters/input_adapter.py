@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import sys
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bentoml.adapters.cli_input import cli_files_request, cli_request
@@ -45,6 +46,9 @@ class InputAdapter(abc.ABC):
             return InferenceTask.failed(f"{self.input_type}: {exc}", exc.status, request)
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
             return InferenceTask.failed(f"{self.input_type} could not parse the input: {exc}", 400, request)
+        except RecursionError:  # json and friends recurse once per nesting level
+            return InferenceTask.failed(f"{self.input_type}: the input is nested too deeply to parse "
+                                        f"(at most about {sys.getrecursionlimit()} levels)", 400, request)
         task.request = request
         return task
 

@@ -132,10 +132,26 @@ class ServerConfig:
     #: with several workers, pin each to its own share of the CPUs (see cpu_affinity.py)
     cpu_affinity: bool = _option(True, "With several workers, pin each to its own share of the CPUs",
                                  env="BENTOML_CPU_AFFINITY", flag="--cpu-affinity", off_flag="--no-cpu-affinity")
-    connection_limit: int = _option(512, "Open connections per worker before it stops accepting more",
-                                    env="BENTOML_CONNECTION_LIMIT", flag="--connection-limit", minimum=1)
+    connection_limit: int = _option(512, "Open connections per worker; beyond it the idlest or slowest "
+                                    "connection is closed for each new one", env="BENTOML_CONNECTION_LIMIT",
+                                    flag="--connection-limit", minimum=1)
     backlog: int = _option(2048, "Connections the kernel queues for the server to accept (listen backlog)",
                            env="BENTOML_BACKLOG", flag="--backlog", minimum=1)
+    header_timeout: float = _option(10.0, "Seconds a client has, from a request's first byte, to send its "
+                                    "request line and headers (408 after)", env="BENTOML_HEADER_TIMEOUT",
+                                    flag="--header-timeout", minimum=0, min_open=True)
+    body_timeout: float = _option(60.0, "Seconds a client has, from a request's first byte, to send its body "
+                                  "(408 after)", env="BENTOML_BODY_TIMEOUT", flag="--body-timeout",
+                                  minimum=0, min_open=True)
+    keepalive_timeout: float = _option(15.0, "Seconds an idle keep-alive connection stays open",
+                                       env="BENTOML_KEEPALIVE_TIMEOUT", flag="--keepalive-timeout",
+                                       minimum=0, min_open=True)
+    linger_time: float = _option(5.0, "Seconds to keep reading (and dropping) what a client still sends after "
+                                 "the server answered and closes, so that the client sees the answer",
+                                 env="BENTOML_LINGER_TIME", flag="--linger-time", minimum=0)
+    drain_grace: float = _option(2.0, "On SIGTERM, seconds to keep accepting (/readyz answers 503) before "
+                                 "the listener closes; then in-flight requests finish", env="BENTOML_DRAIN_GRACE",
+                                 flag="--drain-grace", minimum=0)
 
     def __attrs_post_init__(self) -> None:
         for option in SERVER_OPTIONS:

@@ -15,12 +15,14 @@ master replaces a worker that dies unexpectedly and exits when all have stopped.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
 import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 from typing import Any, Callable, Dict, List
@@ -28,7 +30,7 @@ from typing import Any, Callable, Dict, List
 from bentoml.server.config import ServerConfig
 from bentoml.server.cpu_affinity import pin_worker
 from bentoml.server.metrics import MULTIPROC_ENV, mark_worker_dead
-from bentoml.server.sockets import bind_socket
+from bentoml.server.sockets import bind_sockets
 from bentoml.server.worker import run_worker
 
 logger = logging.getLogger("bentoml.server")
@@ -72,7 +74,8 @@ class Master:
             # Workers never leave _spawn (os._exit), so only the master unwinds `resources`.
             with contextlib.ExitStack() as resources:
                 service = self._load(resources, _fork_safe)
-                self.socks = self._bind()
+                self.socks = bind_sockets(self.config.host, self.config.port, self.config.backlog,
+                                          self.config.workers)
                 gc.collect()
                 gc.freeze()  # objects loaded so far stay shared with the workers (copy-on-write)
                 if not self.stopping:
@@ -85,33 +88,24 @@ class Master:
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
-    def _bind(self) -> List[socket.socket]:
-        """One listening socket per worker on one port (SO_REUSEPORT).
-
-        The kernel spreads new connections evenly over the sockets; with one
-        shared socket whichever worker wins each accept race takes the
-        connection, and a busy benchmark or client pool ends up lopsided.
-        """
-        if not hasattr(socket, "SO_REUSEPORT"):  # one shared socket elsewhere
-            return [bind_socket(self.config.host, self.config.port, self.config.backlog)] * self.config.workers
-        first = bind_socket(self.config.host, self.config.port, self.config.backlog, reuse_port=True)
-        port = first.getsockname()[1]
-        return [first] + [bind_socket(self.config.host, port, self.config.backlog, reuse_port=True)
-                          for _ in range(self.config.workers - 1)]
 
     def _spawn(self, service, sock: socket.socket, index: int) -> None:
+        master = os.getpid()
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _die_with_parent(signal.SIGTERM)
+                if os.getppid() != master:  # it died before the line above took effect
+                    os._exit(0)
                 for other in set(self.socks) - {sock}:
                     other.close()  # only its own socket: a stopped worker must refuse, not queue
                 if self.config.cpu_affinity:
                     pin_worker(index, self.config.workers)  # before any thread starts
                 service.load_artifacts()  # the ones not fork-safe: TensorFlow, XGBoost's OpenMP
-                code = run_worker(service, self.config, sock)
+                code = run_worker(service, self.config, sock, parent_pid=master)
             except BaseException:
                 logger.exception("worker %d failed", os.getpid())
             finally:
@@ -127,7 +121,7 @@ class Master:
                 sock.close()  # the workers close their copies: new connections are refused
         for pid in list(self.children):
             try:
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signum)  # SIGTERM drains after a grace period, SIGINT at once
             except ProcessLookupError:
                 pass
 
@@ -155,3 +149,20 @@ class Master:
         for sock in set(self.socks):
             sock.close()
         return status_code
+
+
+#: prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(signum: int) -> None:
+    """Have Linux send ``signum`` to this process when the process that forked it dies, so
+    that workers never serve on unsupervised after a SIGKILLed master (elsewhere the
+    worker's periodic check of its parent pid does the same, a little later)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
+            logger.debug("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        logger.debug("prctl(PR_SET_PDEATHSIG) is not available: %s", exc)

@@ -27,7 +27,7 @@ from typing import Callable, List, Optional
 from bentoml.bundle.load import load_from_dir
 from bentoml.server.config import ServerConfig
 from bentoml.server.master import Master
-from bentoml.server.sockets import bind_socket
+from bentoml.server.sockets import bind_socket, raise_open_file_limit
 from bentoml.server.worker import run_worker
 
 logger = logging.getLogger("bentoml.server")
@@ -72,6 +72,7 @@ def _announce(service, config: ServerConfig, sock: socket.socket, workers: int) 
 
 def serve(bundle_path: str, config: ServerConfig) -> int:
     """Serve a bundle with ``config``; returns the process exit code."""
+    raise_open_file_limit(config.connection_limit + 64)  # workers inherit it
     if config.workers <= 1:
         return _serve_single(bundle_path, config)
     master = Master(config, load=functools.partial(_load_service, bundle_path),

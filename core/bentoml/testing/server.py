@@ -109,8 +109,9 @@ class Server:
         return code
 
     def stop(self) -> None:
+        """Stop the server as Ctrl+C does (SIGINT: a drain without SIGTERM's grace period)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:

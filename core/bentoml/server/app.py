@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+import time
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -23,7 +24,7 @@ from bentoml.server.api_handler import APIHandler
 from bentoml.server.config import ServerConfig
 from bentoml.server.dispatcher import HandleBatch
 from bentoml.server.docs_page import register_docs_routes
-from bentoml.server.metrics import ServerMetrics
+from bentoml.server.metrics import UNMATCHED, ServerMetrics
 from bentoml.server.readiness import Readiness
 from bentoml.server.request_ids import RequestIds
 from bentoml.server.response import CORS_HEADERS, build_response
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 feedback_logger = logging.getLogger("bentoml.feedback")
+#: The environ key under which ``ServiceApp`` hands a request's id to Flask's routes.
+REQUEST_ID_ENVIRON = "bentoml.request_id"
 
 
 class InFlight:
@@ -59,34 +62,84 @@ class InFlight:
 
 class ServiceApp:
     """The WSGI application: ``POST /<api>`` takes the lean path of
-    :class:`~bentoml.server.api_handler.APIHandler`; every other route is Flask's."""
+    :class:`~bentoml.server.api_handler.APIHandler`; every other route is Flask's.
+
+    Every request passes through :meth:`__call__`, which gives it its request id,
+    counts it in flight and in ``metrics`` (each answer, whoever gave it: an API,
+    a Flask route or error handler, or the last-resort fallback), and times it.
+    """
 
     def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: InFlight,
-                 request_ids: RequestIds, readiness: Readiness):
+                 request_ids: RequestIds, readiness: Readiness, metrics: ServerMetrics):
         self.flask = flask_app
         self.handlers = handlers
         self.in_flight = in_flight
         self.request_ids = request_ids
         self.readiness = readiness
+        self.metrics = metrics
         self._routes = {f"/{name}": handler for name, handler in handlers.items()}
+        # endpoint label of each path: an API's or a route's path, a file route's rule
+        self._endpoints = {path: path for path in self._routes}
+        self._file_routes: List[Tuple[str, str]] = []
+        for route in routes.SERVER_ROUTES:
+            if route.files:
+                self._file_routes.append((route.path + "/", route.rule))
+            else:
+                self._endpoints[route.path] = route.path
+
+    def endpoint(self, path: str) -> str:
+        """The ``endpoint`` label of a request for ``path``: the route that answers it."""
+        endpoint = self._endpoints.get(path)
+        if endpoint is not None:
+            return endpoint
+        for prefix, rule in self._file_routes:
+            if path.startswith(prefix):
+                return rule
+        return UNMATCHED
 
     def __call__(self, environ: dict, start_response):
-        handler = self._routes.get(environ.get("PATH_INFO", ""))
-        if handler is None or environ.get("REQUEST_METHOD") != "POST":
-            return self.flask(environ, start_response)
+        started = time.perf_counter()
+        path = environ.get("PATH_INFO", "")
         request_id = self.request_ids.next(environ.get("HTTP_X_REQUEST_ID", ""))
+        endpoint = self.endpoint(path)
+        counted = path != routes.METRICS.path  # as in BentoML 1.x: scrapes are not traffic
+        status = 500  # unless an answer says otherwise
         self.in_flight.begin()
+        if counted:
+            self.metrics.request_started(endpoint)
         try:
-            status, headers, body = handler.respond(environ, request_id)
+            handler = self._routes.get(path)
+            if handler is None or environ.get("REQUEST_METHOD") != "POST":
+                environ[REQUEST_ID_ENVIRON] = request_id
+                answered: List[str] = []
+
+                def start_flask_response(status_line: str, headers, exc_info=None):
+                    answered.append(status_line)
+                    return start_response(status_line, headers, exc_info)
+
+                try:
+                    return self.flask(environ, start_flask_response)
+                finally:
+                    if answered:
+                        status = int(answered[-1][:3])
+            status_line, headers, body = self._respond(handler, environ, request_id)
+            status = int(status_line[:3])
+            start_response(status_line, headers)
+            return [body]
+        finally:
+            if counted:
+                self.metrics.request_finished(endpoint, status, time.perf_counter() - started)
+            self.in_flight.end()
+
+    @staticmethod
+    def _respond(handler: APIHandler, environ: dict, request_id: str) -> Tuple[str, List[Tuple[str, str]], bytes]:
+        try:
+            return handler.respond(environ, request_id)
         except Exception as exc:  # a bug of ours: still a JSON answer, never a dead worker
             logger.error("unhandled error on %s", environ.get("PATH_INFO"), exc_info=exc)
             # This last resort has never carried the CORS headers; kept as it was.
-            status, headers, body = build_response(
+            return build_response(
                 InferenceResult.failure(500, f"internal error: {type(exc).__name__}"), request_id, cors=False)
-        finally:
-            self.in_flight.end()
-        start_response(status, headers)
-        return [body]
 
     def close(self, timeout: float) -> None:
         """Stop every API's dispatcher, answering what they still hold."""
@@ -108,13 +161,14 @@ def _flask_response(status: str, headers: List[Tuple[str, str]], body: bytes) ->
                     headers=[h for h in headers if h[0] not in ("Content-Length", "X-Request-Id")])
 
 
-def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
-    """The WSGI app serving ``service``."""
+def create_app(service: "BentoService", config: ServerConfig, worker_index: int = 1) -> ServiceApp:
+    """The WSGI app serving ``service``; ``worker_index`` (1 to ``--workers``) labels
+    its batch-size samples as BentoML 1.x labels a worker's."""
     # No static folder: Flask's default serves static/ under the app's root path, which for
     # a service is usually the server's working directory, to anyone who asks.
     app = Flask(service.name, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = None  # read_request enforces our own limit and message
-    metrics = ServerMetrics(service.name)
+    metrics = ServerMetrics(service.name, service.version or "", worker_index)
     in_flight = InFlight()
     request_ids = RequestIds()
     # Without micro-batching user code still runs one batch at a time per service,
@@ -134,13 +188,9 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
         return _flask_response(*built)
 
     @app.before_request
-    def _start() -> None:
-        in_flight.begin()
-        g.request_id = request_ids.next(request.headers.get("X-Request-Id", ""))
-
-    @app.teardown_request
-    def _finish(_exc: Optional[BaseException]) -> None:
-        in_flight.end()
+    def _start() -> None:  # the id ServiceApp gave the request (Flask's test client bypasses it)
+        g.request_id = request.environ.get(REQUEST_ID_ENVIRON) or request_ids.next(
+            request.headers.get("X-Request-Id", ""))
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -195,7 +245,7 @@ def create_app(service: "BentoService", config: ServerConfig) -> ServiceApp:
 
     readiness = Readiness()
     readiness.mark_ready()  # a worker builds its app once its artifacts are loaded
-    return ServiceApp(app, handlers, in_flight, request_ids, readiness)
+    return ServiceApp(app, handlers, in_flight, request_ids, readiness, metrics)
 
 
 def _flask_view(handler: APIHandler):

@@ -1,0 +1,188 @@
+"""What operators see, over real HTTP and real signals: ``/metrics`` under BentoML 1.x's
+names, counting every answered request (500s of every kind and 404s included) and the
+requests in progress summed over the workers.
+
+The service here has no artifact (so no model lock: held requests run at once), an
+API that raises for one input, one whose input adapter itself fails (an internal
+500, answered by the app's last-resort fallback) and one that holds its request
+until the test lets it go.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bentoml.testing.server import metric_sum, save_service_source
+
+SOURCE = textwrap.dedent('''\
+    """A service for the observability tests."""
+    import os
+    import time
+
+    import bentoml
+    from bentoml.adapters import JsonInput
+
+
+    class BrokenInput(JsonInput):
+        """An input adapter with a bug: it raises where it should answer a task."""
+
+        def from_http_request(self, request):
+            raise RuntimeError("adapter bug")
+
+
+    class ObservabilityService(bentoml.BentoService):
+        """Echo, raise, break and hold."""
+
+        @bentoml.api(input=JsonInput())
+        def echo(self, docs):
+            """Answers each input; raises for {"raise": true}."""
+            if any(doc.get("raise") for doc in docs):
+                raise ValueError("asked to raise")
+            return docs
+
+        @bentoml.api(input=BrokenInput())
+        def broken(self, docs):
+            """Never reached: its input adapter raises."""
+            return docs
+
+        @bentoml.api(input=JsonInput())
+        def hold(self, docs):
+            """Waits until the file {"release": path} exists (at most 30 s); answers the pid."""
+            deadline = time.monotonic() + 30
+            while not os.path.exists(docs[0]["release"]) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            return [{"pid": os.getpid()} for _ in docs]
+    ''')
+
+
+@pytest.fixture(scope="module")
+def obs_bundle(tmp_path_factory) -> pathlib.Path:
+    target = tmp_path_factory.mktemp("observability") / "ObservabilityService"
+    return save_service_source(SOURCE, "observability_service", "ObservabilityService", target)
+
+
+@pytest.fixture(scope="module")
+def prod_server(start_server, obs_bundle):
+    """``serve-gunicorn --workers 2``: the production server, its defaults otherwise."""
+    server = start_server("serve-gunicorn", str(obs_bundle), "--port", "0", "--workers", "2")
+    assert "2 workers" in server.serving_line
+    return server
+
+
+def samples(text: str, name: str):
+    """(labels, value) of each sample of metric ``name`` in a Prometheus text."""
+    found = []
+    for line in text.splitlines():
+        match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)", line)
+        if match and match.group(1) == name:
+            found.append((dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(3) or "")),
+                          float(match.group(4))))
+    return found
+
+
+# -- /metrics ----------------------------------------------------------------------------------
+def test_every_answered_request_is_counted(prod_server):
+    """N requests of every outcome over 2 workers: N counted, each under its status."""
+    plan = ([("POST", "/echo", b'{"x": 1}', 200)] * 20
+            + [("POST", "/echo", b'{"raise": true}', 500)] * 10   # the API raises
+            + [("POST", "/broken", b'{"x": 1}', 500)] * 10        # internal: the adapter raises
+            + [("POST", "/echo", b"{bad", 400)] * 10
+            + [("GET", "/nowhere", None, 404)] * 6 + [("POST", "/nowhere/either", b"{}", 404)] * 4
+            + [("GET", "/echo", None, 405)] * 5
+            + [("GET", "/docs.json", None, 200)] * 3 + [("GET", "/healthz", None, 200)] * 2)
+    before = prod_server.get("/metrics").text
+
+    def send(item):
+        method, path, body, _status = item
+        return prod_server.request(method, path, body, {"Content-Type": "application/json"})
+
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(pool.map(send, plan))
+    assert [r.status for r in replies] == [status for *_, status in plan], replies
+    after = prod_server.get("/metrics").text
+
+    def delta(name: str, **labels) -> float:
+        return metric_sum(after, name, **labels) - metric_sum(before, name, **labels)
+
+    sent = len(plan)
+    assert delta("bentoml_service_request_total") == sent
+    assert delta("bentoml_service_request_duration_seconds_count") == sent
+    expected = {"200": 25, "500": 20, "400": 10, "404": 10, "405": 5}
+    assert {code: delta("bentoml_service_request_total", http_response_code=code) for code in expected} \
+        == expected
+    assert delta("bentoml_service_request_total", endpoint="/broken", http_response_code="500") == 10
+    assert delta("bentoml_service_request_total", endpoint="/echo", http_response_code="500") == 10
+    assert delta("bentoml_service_request_total", endpoint="/echo", http_response_code="405") == 5
+    # an unknown path is one series, not one per path
+    assert delta("bentoml_service_request_total", endpoint="(unmatched)", http_response_code="404") == 10
+    assert delta("bentoml_service_request_total", endpoint="/docs.json") == 3
+    assert "adapter bug" in prod_server.log  # the internal error is logged, with its traceback
+    assert prod_server.proc.poll() is None
+
+
+def test_metric_names_and_labels_are_bentoml_1x(prod_server):
+    assert prod_server.post("/echo", {"x": 1}).status == 200
+    text = prod_server.get("/metrics").text
+    version = prod_server.match.group(2)
+    assert "# TYPE bentoml_service_request_total counter" in text, text
+    assert "# TYPE bentoml_service_request_duration_seconds histogram" in text
+    assert "# TYPE bentoml_service_request_in_progress gauge" in text
+    for name in ("bentoml_service_request_total", "bentoml_service_request_duration_seconds_count"):
+        found = [labels for labels, _ in samples(text, name) if labels.get("endpoint") == "/echo"]
+        assert found, (name, text)
+        for labels in found:
+            assert set(labels) == {"endpoint", "service_name", "service_version", "http_response_code"}, labels
+            assert labels["service_name"] == "ObservabilityService" and labels["service_version"] == version
+    gauge = [labels for labels, _ in samples(text, "bentoml_service_request_in_progress")]
+    assert gauge and all(set(labels) == {"endpoint", "service_name", "service_version"} for labels in gauge)
+    # the old names are gone
+    assert "bentoml_requests_total" not in text and "bentoml_batch_size" not in text
+    # scrapes are not traffic (as in BentoML 1.x)
+    assert not [labels for labels, _ in samples(text, "bentoml_service_request_total")
+                if labels["endpoint"] == "/metrics"]
+
+
+def test_requests_in_progress_sum_over_workers(prod_server, tmp_path):
+    """Requests held in both workers: every /metrics reading (by either worker) shows them all,
+    in one sample (``livesum``), and the gauge falls back to 0 once they are answered."""
+    held = 6
+    for attempt in range(4):  # until the held requests landed in both workers
+        release = tmp_path / f"release-{attempt}"
+        with ThreadPoolExecutor(held) as pool:
+            replies = [pool.submit(prod_server.post, "/hold", {"release": str(release)}) for _ in range(held)]
+            try:
+                readings = []
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    found = [(labels, value) for labels, value in
+                             samples(prod_server.get("/metrics").text, "bentoml_service_request_in_progress")
+                             if labels.get("endpoint") == "/hold"]
+                    readings.append(found)
+                    if len(found) == 1 and found[0][1] == held:
+                        break
+                    time.sleep(0.1)
+                last = readings[-1]
+                assert len(last) == 1 and last[0][1] == held, readings[-3:]
+                assert set(last[0][0]) == {"endpoint", "service_name", "service_version"}
+                for _ in range(6):  # either worker answers /metrics: each sums both
+                    text = prod_server.get("/metrics").text
+                    assert metric_sum(text, "bentoml_service_request_in_progress", endpoint="/hold") == held
+            finally:
+                release.touch()
+            pids = {future.result(30).json()["pid"] for future in replies}
+        if len(pids) == 2:
+            break
+    assert len(pids) == 2, f"all held requests went to one worker, {attempt + 1} times"
+    deadline = time.monotonic() + 5
+    while metric_sum(prod_server.get("/metrics").text, "bentoml_service_request_in_progress",
+                     endpoint="/hold") != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert metric_sum(prod_server.get("/metrics").text, "bentoml_service_request_in_progress",
+                      endpoint="/hold") == 0

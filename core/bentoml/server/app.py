@@ -204,6 +204,18 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
     def healthz() -> Response:
         return Response("ok\n", mimetype="text/plain")
 
+    readiness = Readiness()
+
+    @app.route(routes.LIVEZ.rule, methods=routes.LIVEZ.methods)
+    def livez() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    @app.route(routes.READYZ.rule, methods=routes.READYZ.methods)
+    def readyz() -> Response:
+        if readiness.ready:
+            return Response("ok\n", mimetype="text/plain")
+        return json_error(503, f"not ready: {readiness.state}")
+
     @app.route(routes.METRICS.rule, methods=routes.METRICS.methods)
     def metrics_route() -> Response:
         body, content_type = metrics.exposition()
@@ -243,7 +255,6 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
         logger.error("unhandled error on %s", request.path, exc_info=exc)
         return json_error(500, f"internal error: {type(exc).__name__}")
 
-    readiness = Readiness()
     readiness.mark_ready()  # a worker builds its app once its artifacts are loaded
     return ServiceApp(app, handlers, in_flight, request_ids, readiness, metrics)
 

@@ -29,6 +29,15 @@ SOURCE = textwrap.dedent('''\
     import bentoml
     from bentoml.adapters import JsonInput
 
+    if os.environ.get("OBSERVABILITY_SLOW_ACCESS_LOG"):  # a slow log sink: the lines queue up
+        import logging
+
+        class SlowSink(logging.Handler):
+            def emit(self, record):
+                time.sleep(float(os.environ["OBSERVABILITY_SLOW_ACCESS_LOG"]))
+
+        logging.getLogger("bentoml.access").addHandler(SlowSink())
+
 
     class BrokenInput(JsonInput):
         """An input adapter with a bug: it raises where it should answer a task."""
@@ -264,3 +273,115 @@ def test_readyz_is_503_while_draining(start_server, obs_bundle, tmp_path):
         assert held.result(30).status == 200
     assert server.proc.wait(30) == 0
     assert 503 in seen, seen
+
+
+# -- the access log --------------------------------------------------------------------------------
+def access_line(server, request_id: str, timeout: float = 10) -> str:
+    """The access log line of the request ``request_id`` (waits for it)."""
+    needle = f" id={request_id}"
+    server.wait_log(needle, timeout)
+    lines = [line for line in server.log.splitlines()
+             if "bentoml.access" in line and re.search(re.escape(needle) + r"( |$)", line)]
+    assert len(lines) == 1, (request_id, lines, server.log[-3000:])
+    return lines[0]
+
+
+ACCESS = re.compile(r"\] INFO bentoml\.access: 127\.0\.0\.1 (?P<method>\S+) (?P<path>\S+) (?P<status>\d{3}) "
+                    r"(?P<ms>\d+\.\d)ms id=(?P<id>\S+)(?: error=(?P<error>\".*\"))?$")
+
+
+@pytest.mark.parametrize("method,path,body,status,error", [
+    ("POST", "/echo", b'{"x": 1}', 200, None),
+    ("POST", "/echo", b"{bad", 400, "JsonInput"),
+    ("POST", "/echo", b'{"raise": true}', 500, "asked to raise"),
+    ("POST", "/broken", b'{"x": 1}', 500, "internal error: RuntimeError"),
+    ("GET", "/nowhere", None, 404, None),
+    ("GET", "/echo", None, 405, None),
+    ("GET", "/docs.json", None, 200, None),
+    ("GET", "/", None, 200, None),
+    ("GET", "/docs/swagger-ui.css", None, 200, None),
+    ("POST", "/feedback", b"{}", 400, "request_id"),
+], ids=["200", "400", "500-api", "500-internal", "404", "405", "docs.json", "docs-page", "docs-file", "feedback-400"])
+def test_access_log_line_per_request(prod_server, method, path, body, status, error):
+    request_id = f"access-{method}-{status}-{path.strip('/').replace('/', '.') or 'index'}"
+    reply = prod_server.request(method, path, body, {"Content-Type": "application/json", "X-Request-Id": request_id})
+    assert reply.status == status, reply
+    line = access_line(prod_server, request_id)
+    match = ACCESS.search(line)
+    assert match, line
+    assert (match["method"], match["path"], int(match["status"]), match["id"]) == (method, path, status, request_id)
+    if error:
+        assert error in json.loads(match["error"]), line
+    else:
+        assert match["error"] is None, line
+
+
+def test_probes_and_metrics_are_not_logged(prod_server):
+    """On one keep-alive connection (one worker, whose log is written in order): the probes
+    and /metrics leave no line, the request after them does."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", prod_server.port, timeout=10)
+    try:
+        for path in ("/livez", "/readyz", "/healthz", "/metrics"):
+            conn.request("GET", path, headers={"X-Request-Id": f"probe{path.replace('/', '-')}"})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, path
+        conn.request("POST", "/echo", body=b'{"x": 1}', headers={"Content-Type": "application/json",
+                                                                "X-Request-Id": "after-probes"})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+    finally:
+        conn.close()
+    access_line(prod_server, "after-probes")
+    assert "probe-" not in prod_server.log
+
+
+@pytest.mark.parametrize("command,args,env,logged", [
+    ("serve", [], {}, False),  # the development server: off unless asked
+    ("serve", ["--access-log"], {}, True),
+    ("serve", [], {"BENTOML_ACCESS_LOG": "true"}, True),
+    ("serve", ["--production"], {}, True),
+    ("serve-gunicorn", ["--no-access-log"], {}, False),
+    ("serve-gunicorn", [], {"BENTOML_ACCESS_LOG": "false"}, False),
+], ids=["dev-default", "dev-access-log", "dev-env", "dev-production", "no-access-log", "env-off"])
+def test_access_log_default_and_switches(start_server, obs_bundle, command, args, env, logged):
+    server = start_server(command, str(obs_bundle), "--port", "0", *args, env=env)
+    assert server.post("/echo", {"x": 1}, headers={"X-Request-Id": "switch-marker"}).status == 200
+    assert server.get("/nowhere", headers={"X-Request-Id": "switch-marker-404"}).status == 404
+    if logged:
+        access_line(server, "switch-marker")
+        access_line(server, "switch-marker-404")
+    else:
+        time.sleep(0.5)  # a line would be written within milliseconds
+        assert "bentoml.access" not in server.log, server.log
+    assert server.terminate() == 0
+
+
+@pytest.mark.parametrize("command,args", [("serve-gunicorn", ["--workers", "2"]), ("serve", ["--access-log"])])
+def test_graceful_stop_writes_the_queued_lines(start_server, obs_bundle, tmp_path, command, args):
+    """SIGTERM while a request is held, behind a slow log sink (0.2 s a line, so the lines of
+    the requests just before are still queued): the held request is answered, and every
+    line, its own the last, is in the log once the server has exited."""
+    import signal
+
+    server = start_server(command, str(obs_bundle), "--port", "0", *args,
+                          env={"OBSERVABILITY_SLOW_ACCESS_LOG": "0.2"})
+    release = tmp_path / "release"
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(server.post, "/hold", {"release": str(release)}, headers={"X-Request-Id": "held"})
+        deadline = time.monotonic() + 10
+        while metric_sum(server.get("/metrics").text, "bentoml_service_request_in_progress",
+                         endpoint="/hold") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for i in range(8):
+            assert server.post("/echo", {"x": i}, headers={"X-Request-Id": f"queued-{i}"}).status == 200
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        release.touch()
+        assert held.result(30).status == 200
+    assert server.terminate() == 0, server.log
+    for request_id in [f"queued-{i}" for i in range(8)] + ["held"]:
+        assert ACCESS.search(access_line(server, request_id, timeout=0))

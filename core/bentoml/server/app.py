@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Dict, List, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from bentoml.inference import InferenceResult
 from bentoml.openapi import openapi_spec
 from bentoml.server import routes
+from bentoml.server.access_log import AccessLog
 from bentoml.server.api_handler import APIHandler
 from bentoml.server.config import ServerConfig
 from bentoml.server.dispatcher import HandleBatch
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 feedback_logger = logging.getLogger("bentoml.feedback")
 #: The environ key under which ``ServiceApp`` hands a request's id to Flask's routes.
 REQUEST_ID_ENVIRON = "bentoml.request_id"
+#: The environ key under which a Flask route's error answer leaves its message for the access log.
+ERROR_ENVIRON = "bentoml.error"
+#: Paths left out of the access log: the probes and the scrapes, polled every few seconds.
+_UNLOGGED = frozenset(route.path for route in (routes.HEALTHZ, routes.LIVEZ, routes.READYZ, routes.METRICS))
 
 
 class InFlight:
@@ -66,17 +71,20 @@ class ServiceApp:
 
     Every request passes through :meth:`__call__`, which gives it its request id,
     counts it in flight and in ``metrics`` (each answer, whoever gave it: an API,
-    a Flask route or error handler, or the last-resort fallback), and times it.
+    a Flask route or error handler, or the last-resort fallback), times it, and
+    writes its line to ``access_log`` (None: no access log).
     """
 
     def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: InFlight,
-                 request_ids: RequestIds, readiness: Readiness, metrics: ServerMetrics):
+                 request_ids: RequestIds, readiness: Readiness, metrics: ServerMetrics,
+                 access_log: Optional[AccessLog] = None):
         self.flask = flask_app
         self.handlers = handlers
         self.in_flight = in_flight
         self.request_ids = request_ids
         self.readiness = readiness
         self.metrics = metrics
+        self.access_log = access_log
         self._routes = {f"/{name}": handler for name, handler in handlers.items()}
         # endpoint label of each path: an API's or a route's path, a file route's rule
         self._endpoints = {path: path for path in self._routes}
@@ -104,6 +112,7 @@ class ServiceApp:
         endpoint = self.endpoint(path)
         counted = path != routes.METRICS.path  # as in BentoML 1.x: scrapes are not traffic
         status = 500  # unless an answer says otherwise
+        error = None  # the answer's error message (or body), for the access log
         self.in_flight.begin()
         if counted:
             self.metrics.request_started(endpoint)
@@ -122,14 +131,22 @@ class ServiceApp:
                 finally:
                     if answered:
                         status = int(answered[-1][:3])
+                    error = environ.get(ERROR_ENVIRON)
             status_line, headers, body = self._respond(handler, environ, request_id)
             status = int(status_line[:3])
+            if status >= 400:
+                error = body
             start_response(status_line, headers)
             return [body]
         finally:
+            seconds = time.perf_counter() - started
             if counted:
-                self.metrics.request_finished(endpoint, status, time.perf_counter() - started)
-            self.in_flight.end()
+                self.metrics.request_finished(endpoint, status, seconds)
+            access_log = self.access_log
+            if access_log is not None and path not in _UNLOGGED and access_log.enabled:
+                access_log.record(environ.get("REMOTE_ADDR"), environ.get("REQUEST_METHOD", ""), path, status,
+                                  seconds, request_id, error)
+            self.in_flight.end()  # last: a graceful stop waits for this, then flushes the log
 
     @staticmethod
     def _respond(handler: APIHandler, environ: dict, request_id: str) -> Tuple[str, List[Tuple[str, str]], bytes]:
@@ -142,9 +159,12 @@ class ServiceApp:
                 InferenceResult.failure(500, f"internal error: {type(exc).__name__}"), request_id, cors=False)
 
     def close(self, timeout: float) -> None:
-        """Stop every API's dispatcher, answering what they still hold."""
+        """Stop every API's dispatcher, answering what they still hold, then write
+        the access log's queued lines (the worker calls this on a graceful stop)."""
         for handler in self.handlers.values():
             handler.close(timeout)
+        if self.access_log is not None:
+            self.access_log.close(timeout)
 
 
 def _holding(lock: threading.Lock, handle_batch: HandleBatch) -> HandleBatch:
@@ -184,6 +204,8 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
     docs = openapi_spec(service)
 
     def json_error(status: int, message: str) -> Response:
+        if status not in (404, 405):  # there the path and status say it all
+            request.environ[ERROR_ENVIRON] = message
         built = build_response(InferenceResult.failure(status, message), g.get("request_id", ""), config.cors)
         return _flask_response(*built)
 
@@ -256,7 +278,8 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
         return json_error(500, f"internal error: {type(exc).__name__}")
 
     readiness.mark_ready()  # a worker builds its app once its artifacts are loaded
-    return ServiceApp(app, handlers, in_flight, request_ids, readiness, metrics)
+    return ServiceApp(app, handlers, in_flight, request_ids, readiness, metrics,
+                      AccessLog() if config.access_log else None)
 
 
 def _flask_view(handler: APIHandler):

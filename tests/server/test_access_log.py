@@ -129,3 +129,30 @@ def test_off_below_info():
         assert log.enabled
     finally:
         parent.setLevel(level)
+
+
+def test_an_answer_of_the_http_server_is_counted_and_logged(collected):
+    """What waitress answers itself (here a malformed request) goes through server_answered."""
+    import bentoml
+    from bentoml.adapters import JsonInput
+    from bentoml.server.app import create_app
+    from bentoml.server.config import ServerConfig
+    from bentoml.testing.server import metric_sum
+
+    class ServerAnswerService(bentoml.BentoService):
+        @bentoml.api(input=JsonInput())
+        def predict(self, docs):
+            return docs
+
+    logger, handler = collected
+    app = create_app(ServerAnswerService(), ServerConfig(access_log=True))
+    app.access_log = AccessLog(logger)
+    app.server_answered(400, "rid-1", "POST", "/predict", "127.0.0.1", "Bad Request: Content-Length is invalid")
+    app.server_answered(431, "rid-2", None, None, "127.0.0.1", "Request Header Fields Too Large")
+    app.close(timeout=5)
+    text = app.metrics.exposition()[0].decode()
+    assert metric_sum(text, "bentoml_service_request_total", endpoint="/predict", http_response_code="400") == 1
+    assert metric_sum(text, "bentoml_service_request_total", endpoint="(unmatched)", http_response_code="431") == 1
+    assert [r.getMessage() for r in handler.records] == [
+        '127.0.0.1 POST /predict 400 0.0ms id=rid-1 error="Bad Request: Content-Length is invalid"',
+        '127.0.0.1 - - 431 0.0ms id=rid-2 error="Request Header Fields Too Large"']

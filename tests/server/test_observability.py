@@ -385,3 +385,22 @@ def test_graceful_stop_writes_the_queued_lines(start_server, obs_bundle, tmp_pat
     assert server.terminate() == 0, server.log
     for request_id in [f"queued-{i}" for i in range(8)] + ["held"]:
         assert ACCESS.search(access_line(server, request_id, timeout=0))
+
+
+@pytest.mark.xfail(strict=True, reason="needs waitress's error task to call ServiceApp.server_answered "
+                                       "(waitress_server.py, the lead's part)")
+def test_answers_of_the_http_server_are_counted_and_logged(prod_server):
+    """A malformed request is answered by waitress, not the app: still counted and logged."""
+    import socket
+
+    before = prod_server.get("/metrics").text
+    with socket.create_connection(("127.0.0.1", prod_server.port), timeout=10) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nX-Request-Id: malformed-1\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    assert raw.startswith(b"HTTP/1.1 400"), raw
+    after = prod_server.get("/metrics").text
+    assert (metric_sum(after, "bentoml_service_request_total", endpoint="/echo", http_response_code="400")
+            - metric_sum(before, "bentoml_service_request_total", endpoint="/echo", http_response_code="400")) == 1
+    assert ACCESS.search(access_line(prod_server, "malformed-1"))

@@ -148,6 +148,17 @@ class ServiceApp:
                                   seconds, request_id, error)
             self.in_flight.end()  # last: a graceful stop waits for this, then flushes the log
 
+    def server_answered(self, status: int, request_id: str, method: Optional[str] = None,
+                        path: Optional[str] = None, client: Optional[str] = None,
+                        error: Optional[str] = None, seconds: float = 0.0) -> None:
+        """Count and log an answer the HTTP server gave without the app: malformed HTTP,
+        a body over the limit by its Content-Length alone (waitress's error task calls
+        this; ``method`` and ``path`` are None where the request line was unreadable)."""
+        self.metrics.request_answered(self.endpoint(path) if path else UNMATCHED, status, seconds)
+        access_log = self.access_log
+        if access_log is not None and path not in _UNLOGGED and access_log.enabled:
+            access_log.record(client, method or "-", path or "-", status, seconds, request_id, error)
+
     @staticmethod
     def _respond(handler: APIHandler, environ: dict, request_id: str) -> Tuple[str, List[Tuple[str, str]], bytes]:
         try:

@@ -156,3 +156,31 @@ def test_an_answer_of_the_http_server_is_counted_and_logged(collected):
     assert [r.getMessage() for r in handler.records] == [
         '127.0.0.1 POST /predict 400 0.0ms id=rid-1 error="Bad Request: Content-Length is invalid"',
         '127.0.0.1 - - 431 0.0ms id=rid-2 error="Request Header Fields Too Large"']
+
+
+def test_a_blocked_stream_drops_lines_instead_of_growing_memory():
+    logger = logging.getLogger(f"test.access.{next(_names)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    entered, unblocked = threading.Event(), threading.Event()
+
+    class Blocked(Collect):
+        def emit(self, record):
+            entered.set()
+            unblocked.wait(10)
+            super().emit(record)
+
+    handler = Blocked()
+    logger.addHandler(handler)
+    log = AccessLog(logger, max_queued=3)
+    log.record(None, "POST", "/predict", 200, 0.001, "rid-0")
+    assert entered.wait(5)  # the writer has taken the first line, and blocks on it
+    for i in range(1, 10):
+        log.record(None, "POST", "/predict", 200, 0.001, f"rid-{i}")
+    assert log.dropped == 6  # 3 waiting
+    unblocked.set()
+    log.close(timeout=5)
+    lines = [r.request_id for r in handler.records if r.levelno == logging.INFO]
+    assert lines == ["rid-0", "rid-1", "rid-2", "rid-3"]
+    warnings = [r.getMessage() for r in handler.records if r.levelno == logging.WARNING]
+    assert warnings == ["6 access log lines dropped: 3 were waiting for the log's stream"]

@@ -23,6 +23,9 @@ line recorded after it is written at once on its own thread.
 
 A path with characters that could forge a line or a field (control
 characters, spaces) is logged percent-encoded, and cut at 512 characters.
+When the log's stream blocks (a pipe nobody reads), at most ``max_queued``
+lines wait; later ones are dropped, and counted in a warning once the stream
+moves again, rather than growing the worker's memory without bound.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ LOGGER_NAME = "bentoml.access"
 _STOP = object()
 _MAX_PATH = 512
 _MAX_ERROR = 300
+_MAX_QUEUED = 100_000
 
 
 class AccessLog:
@@ -48,8 +52,12 @@ class AccessLog:
     >>> log.close(timeout=5)  # writes what is queued
     """
 
-    def __init__(self, logger: Optional[logging.Logger] = None):
+    def __init__(self, logger: Optional[logging.Logger] = None, max_queued: int = _MAX_QUEUED):
         self.logger = logger or logging.getLogger(LOGGER_NAME)
+        self.max_queued = max_queued
+        #: lines dropped because ``max_queued`` were waiting (approximate: not locked)
+        self.dropped = 0
+        self._reported_dropped = 0
         self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
@@ -67,7 +75,10 @@ class AccessLog:
         """Queue one line; ``error`` is the answer's message, or its JSON body to read it from."""
         item = (time.time(), client, method, path, status, seconds, request_id, error)
         if self._running:
-            self._queue.put(item)
+            if self._queue.qsize() < self.max_queued:
+                self._queue.put(item)
+            else:
+                self.dropped += 1
             return
         with self._lock:
             if not self._closed:
@@ -116,6 +127,13 @@ class AccessLog:
             if item is _STOP:
                 return
             self._write(item)
+            if self.dropped != self._reported_dropped:
+                self._report_dropped()
+
+    def _report_dropped(self) -> None:
+        dropped, self._reported_dropped = self.dropped - self._reported_dropped, self.dropped
+        self.logger.warning("%d access log lines dropped: %d were waiting for the log's stream",
+                            dropped, self.max_queued)
 
     def _write(self, item: tuple) -> None:
         try:

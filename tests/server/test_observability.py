@@ -10,7 +10,6 @@ until the test lets it go.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import re
 import textwrap

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Dict
 
-from bentoml.server.routes import FEEDBACK, HEALTHZ, METRICS, Route
+from bentoml.server.routes import FEEDBACK, HEALTHZ, LIVEZ, METRICS, READYZ, Route
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
@@ -55,6 +55,10 @@ def _server_route(route: Route, **operation: Any) -> Dict[str, Any]:
 def openapi_spec(service: "BentoService") -> Dict[str, Any]:
     paths: Dict[str, Any] = {
         **_server_route(HEALTHZ, responses={"200": {"description": "The server is up"}}),
+        **_server_route(LIVEZ, responses={"200": {"description": "The process is up"}}),
+        **_server_route(READYZ, responses={
+            "200": {"description": "Ready: the models are loaded"},
+            "503": {"description": "Not ready: starting, or draining before a stop", "content": _ERROR}}),
         **_server_route(METRICS, responses={"200": {"description": "Metrics in Prometheus text format"}}),
         **_server_route(
             FEEDBACK,

@@ -85,10 +85,10 @@ def test_mixed_good_and_bad_requests_under_microbatching(mb_server, iris_rows, p
     after = mb_server.get("/metrics").text
     batched = {}
     for endpoint in ("predict", "double"):
-        count = (prom_sum(after, "bentoml_batch_size_count", endpoint=endpoint)
-                 - prom_sum(before, "bentoml_batch_size_count", endpoint=endpoint))
-        total = (prom_sum(after, "bentoml_batch_size_sum", endpoint=endpoint)
-                 - prom_sum(before, "bentoml_batch_size_sum", endpoint=endpoint))
+        count = (prom_sum(after, "bentoml_service_adaptive_batch_size_count", method_name=endpoint)
+                 - prom_sum(before, "bentoml_service_adaptive_batch_size_count", method_name=endpoint))
+        total = (prom_sum(after, "bentoml_service_adaptive_batch_size_sum", method_name=endpoint)
+                 - prom_sum(before, "bentoml_service_adaptive_batch_size_sum", method_name=endpoint))
         batched[endpoint] = (count, total)
     assert all(count > 0 for count, _ in batched.values()), batched
     assert any(total > count for count, total in batched.values()), batched
@@ -129,11 +129,11 @@ def test_metrics_sum_across_workers(mb_server, prom_sum):
     readings = set()
     for _ in range(6):  # each read may be answered by either worker; all must agree
         text = mb_server.get("/metrics").text
-        readings.add(prom_sum(text, "bentoml_requests_total", endpoint="whoami"))
+        readings.add(prom_sum(text, "bentoml_service_request_total", endpoint="/whoami"))
     assert readings == {sent}, readings
     text = mb_server.get("/metrics").text
-    assert prom_sum(text, "bentoml_requests_total", endpoint="whoami", http_status="200") == sent
-    assert prom_sum(text, "bentoml_request_duration_seconds_count", endpoint="whoami") == sent
+    assert prom_sum(text, "bentoml_service_request_total", endpoint="/whoami", http_response_code="200") == sent
+    assert prom_sum(text, "bentoml_service_request_duration_seconds_count", endpoint="/whoami") == sent
 
 
 def test_fixed_batch_size_pads_every_batch(mb_server):

@@ -394,14 +394,14 @@ def test_metrics_counts_requests_by_status(small_server, prom_sum):
     text = after.text
 
     def delta(**labels):
-        return prom_sum(text, "bentoml_requests_total", **labels) - prom_sum(
-            before, "bentoml_requests_total", **labels)
+        return prom_sum(text, "bentoml_service_request_total", **labels) - prom_sum(
+            before, "bentoml_service_request_total", **labels)
 
-    assert delta(endpoint="double") == 4
-    assert delta(endpoint="double", http_status="200") == 2
-    assert delta(endpoint="double", http_status="500") == 1
-    assert delta(endpoint="double", http_status="400") == 1
-    assert prom_sum(text, "bentoml_request_duration_seconds_count", endpoint="double") >= 4
+    assert delta(endpoint="/double") == 4
+    assert delta(endpoint="/double", http_response_code="200") == 2
+    assert delta(endpoint="/double", http_response_code="500") == 1
+    assert delta(endpoint="/double", http_response_code="400") == 1
+    assert prom_sum(text, "bentoml_service_request_duration_seconds_count", endpoint="/double") >= 4
 
 
 # -- the server survives all of the above ----------------------------------------------------------

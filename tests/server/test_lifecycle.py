@@ -105,11 +105,11 @@ def test_environment_variables_configure_the_production_server(start_server, bun
     assert [r.json() for r in replies] == [{"y": 2 * x} for x in range(100, 148)]
     text = server.get("/metrics").text
     # micro-batching is on (batches are recorded) and the env's batch size cap holds
-    assert prom_sum(text, "bentoml_batch_size_count", endpoint="double") > 0
-    assert prom_sum(text, "bentoml_batch_size_bucket", endpoint="double", le="2.0") <= \
-        prom_sum(text, "bentoml_batch_size_count", endpoint="double")
-    above_4 = (prom_sum(text, "bentoml_batch_size_count", endpoint="double")
-               - prom_sum(text, "bentoml_batch_size_bucket", endpoint="double", le="4.0"))
+    assert prom_sum(text, "bentoml_service_adaptive_batch_size_count", method_name="double") > 0
+    assert prom_sum(text, "bentoml_service_adaptive_batch_size_bucket", method_name="double", le="2.0") <= \
+        prom_sum(text, "bentoml_service_adaptive_batch_size_count", method_name="double")
+    above_4 = (prom_sum(text, "bentoml_service_adaptive_batch_size_count", method_name="double")
+               - prom_sum(text, "bentoml_service_adaptive_batch_size_bucket", method_name="double", le="4.0"))
     assert above_4 == 0
     assert server.terminate() == 0
 

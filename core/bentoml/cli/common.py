@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import click
 import yaml
@@ -31,6 +32,23 @@ class _OneLineErrors(logging.Filter):
 _one_line_errors = _OneLineErrors()
 
 
+class _Formatter(logging.Formatter):
+    """The CLI's log format; the date of ``asctime`` is formatted once a second, not per
+    line (a server's access log writes a line per request)."""
+
+    _second: tuple = (None, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:
+        if datefmt:
+            return super().formatTime(record, datefmt)
+        second, text = self._second
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (second, text)
+        return self.default_msec_format % (text, record.msecs)
+
+
 def show_tracebacks() -> None:
     """Keep tracebacks in log records (servers log them; other commands only with --debug)."""
     _one_line_errors.keep_tracebacks = True
@@ -40,7 +58,7 @@ def configure_logging(level: int) -> None:
     root = logging.getLogger("bentoml")
     if not any(getattr(h, "_bentoml_cli", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(_one_line_errors)
         handler._bentoml_cli = True  # type: ignore[attr-defined]
         root.addHandler(handler)

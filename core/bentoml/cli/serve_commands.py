@@ -54,6 +54,8 @@ def _serve(bento: str, production: bool, workers, **options) -> None:
 
     # The development server is one process whatever BENTOML_WORKERS says.
     config = server_config(workers=workers if production else 1, **options)
+    if config.access_log is None:  # neither --access-log/--no-access-log nor BENTOML_ACCESS_LOG
+        config.access_log = production
     path = bundle_path(bento)
     reset_repository()  # no database connection may outlive into forked workers
     sys.exit(serve(path, config))

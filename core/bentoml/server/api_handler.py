@@ -9,7 +9,6 @@ batches tasks, ``response`` builds the answer.
 """
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from bentoml.exceptions import BadInput
@@ -49,11 +48,11 @@ class APIHandler:
                 on_batch=lambda size, _secs: metrics.observe_batch(api.name, size))
 
     def respond(self, environ: dict, request_id: str) -> Tuple[str, List[Tuple[str, str]], bytes]:
-        """(status line, headers, body) for one API call."""
-        started = time.perf_counter()
-        result = self._answer(environ, request_id)
-        self.metrics.observe_request(self.api.name, result.status, time.perf_counter() - started)
-        return build_response(result, request_id, self.config.cors)
+        """(status line, headers, body) for one API call.
+
+        Counting and timing the request is the app's (``ServiceApp.__call__``), which
+        sees every answer, this one's and those of its last-resort fallback alike."""
+        return build_response(self._answer(environ, request_id), request_id, self.config.cors)
 
     def _answer(self, environ: dict, request_id: str) -> InferenceResult:
         try:

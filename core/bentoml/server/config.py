@@ -129,6 +129,13 @@ class ServerConfig:
                                     show=_mebibytes)
     cors: bool = _option(False, "Send CORS headers", env="BENTOML_ENABLE_CORS",
                          flag="--enable-cors", off_flag="--disable-cors")
+    #: None: the command decides, on for the production server (``serve-gunicorn``,
+    #: ``serve --production``), off for the development server; off where no command does
+    access_log: Optional[bool] = _option(
+        None, "Log a line per request (client, method, path, status, latency, request id) to the "
+              "bentoml.access logger; not the probes or /metrics",
+        env="BENTOML_ACCESS_LOG", flag="--access-log", off_flag="--no-access-log", fallback=True,
+        show=lambda _on: "on in production, off in development")
     #: with several workers, pin each to its own share of the CPUs (see cpu_affinity.py)
     cpu_affinity: bool = _option(True, "With several workers, pin each to its own share of the CPUs",
                                  env="BENTOML_CPU_AFFINITY", flag="--cpu-affinity", off_flag="--no-cpu-affinity")

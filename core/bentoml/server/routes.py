@@ -32,15 +32,18 @@ class Route(NamedTuple):
 
 INDEX = Route("index", "/", ("GET",), "The service's docs page (works offline)")
 HEALTHZ = Route("healthz", "/healthz", ("GET",), "Health check")
+LIVEZ = Route("livez", "/livez", ("GET",), "Liveness probe: the process is up")
+READYZ = Route("readyz", "/readyz", ("GET",),
+               "Readiness probe: 200 once the models are loaded, 503 while starting or draining")
 METRICS = Route("metrics", "/metrics", ("GET",), "Prometheus metrics")
 DOCS_JSON = Route("docs.json", "/docs.json", ("GET",), "The OpenAPI 3 document")
 DOCS_FILES = Route("docs", "/docs", ("GET",), "The Swagger UI's files (no CDN)", files=True)
 FEEDBACK = Route("feedback", "/feedback", ("POST",), "Report feedback on a prediction")
-SERVER_ROUTES: Tuple[Route, ...] = (INDEX, HEALTHZ, METRICS, DOCS_JSON, DOCS_FILES, FEEDBACK)
+SERVER_ROUTES: Tuple[Route, ...] = (INDEX, HEALTHZ, LIVEZ, READYZ, METRICS, DOCS_JSON, DOCS_FILES, FEEDBACK)
 
-#: Names kept free for routes to come (probes, static content, API listings), so
-#: that adding one breaks no service.
-RESERVED_FOR_LATER = frozenset({"livez", "readyz", "static", "static_content", "swagger", "openapi", "api"})
+#: Names kept free for routes to come (static content, API listings), so that
+#: adding one breaks no service.
+RESERVED_FOR_LATER = frozenset({"static", "static_content", "swagger", "openapi", "api"})
 
 #: Paths the API server answers itself, now or later; an API cannot take these names.
 RESERVED_API_NAMES = frozenset(route.name for route in SERVER_ROUTES) | RESERVED_FOR_LATER

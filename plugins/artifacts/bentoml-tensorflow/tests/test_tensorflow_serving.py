@@ -125,10 +125,10 @@ def test_concurrent_requests_are_batched_and_a_wrong_shape_fails_alone(server, i
             error = reply.json()["error"]
             assert "input 'x' has shape (1, 3) but the model expects (None, 4)" in error, error
     after = server.get("/metrics").text
-    count = (metric_sum(after, "bentoml_batch_size_count", endpoint="predict")
-             - metric_sum(before, "bentoml_batch_size_count", endpoint="predict"))
-    total = (metric_sum(after, "bentoml_batch_size_sum", endpoint="predict")
-             - metric_sum(before, "bentoml_batch_size_sum", endpoint="predict"))
+    count = (metric_sum(after, "bentoml_service_adaptive_batch_size_count", method_name="predict")
+             - metric_sum(before, "bentoml_service_adaptive_batch_size_count", method_name="predict"))
+    total = (metric_sum(after, "bentoml_service_adaptive_batch_size_sum", method_name="predict")
+             - metric_sum(before, "bentoml_service_adaptive_batch_size_sum", method_name="predict"))
     assert count > 0 and total > count, (count, total)  # some calls served several requests
     assert server.proc.poll() is None and "Traceback" not in server.log
 

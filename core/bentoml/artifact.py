@@ -38,7 +38,8 @@ class BentoServiceArtifact(abc.ABC):
       apt-get (``("default-jre-headless",)``);
 
     may override :meth:`prepare_serving` to share one resource among all of a
-    server's processes, and implement ``_pack`` (validate and keep the model),
+    server's processes and :meth:`bad_input_message` to mark its framework's
+    input-validation errors as bad input (HTTP 400), and implement ``_pack`` (validate and keep the model),
     ``_save`` (write it under a directory of its own) and ``_load`` (read it
     back, returning the model).
 
@@ -89,6 +90,34 @@ class BentoServiceArtifact(abc.ABC):
                     proc.terminate()
                     proc.wait(10)
                 return release
+        """
+        return None
+
+    @classmethod
+    def bad_input_message(cls, exc: BaseException) -> Optional[str]:
+        """A message for the client when ``exc`` is this framework refusing a model's input; else None.
+
+        When an API function raises, the API server asks each artifact class
+        of the service, in declaration order; the first message makes the
+        answer a 400 (``"<Service> <api>: <message>"``), and an exception no
+        class claims stays a 500 (a bug, logged with its traceback).  The API
+        function may preprocess its input, so only the framework knows what its
+        models take: recognize your framework's input checks by the exception's
+        type *and* by where it was raised (:func:`bentoml.model_errors.raised_in`),
+        so that a ``ValueError`` from the user's own code, or one the framework
+        raises for another reason (a model that is not fitted), stays a 500.
+        Name what is wrong in the client's terms (the feature count, the
+        column, the value), on one line (:func:`bentoml.model_errors.one_line`),
+        without tracebacks.  Must not raise; import nothing heavy (the
+        framework is already imported if it raised).
+
+        Example (scikit-learn's input checks)::
+
+            @classmethod
+            def bad_input_message(cls, exc):
+                if isinstance(exc, ValueError) and raised_in(exc, "sklearn.utils.validation:check_array"):
+                    return one_line(str(exc))
+                return None
         """
         return None
 

@@ -12,6 +12,7 @@ from bentoml.adapters.json_output import JsonOutput
 from bentoml.adapters.output_adapter import OutputAdapter
 from bentoml.inference import InferenceError, InferenceResult, InferenceTask
 from bentoml.exceptions import BadInput, InvalidArgument
+from bentoml.model_errors import artifact_classes, model_input_error
 from bentoml.server.routes import RESERVED_API_NAMES
 
 if TYPE_CHECKING:
@@ -77,7 +78,14 @@ class InferenceAPI:
         return self._func(self.service, batch)
 
     def handle_batch(self, tasks: Sequence[InferenceTask]) -> List[InferenceResult]:
-        """Answer each task; one bad task or a failing batch never spoils the others."""
+        """Answer each task; one bad task or a failing batch never spoils the others.
+
+        When the API raises for a batch, each task is run again alone, so only
+        the culprit fails: with 400 when the exception is bad input (a
+        :class:`BadInput`, or an error an artifact class of the service marks as
+        its model refusing the input, see
+        :meth:`~bentoml.artifact.BentoServiceArtifact.bad_input_message`), else 500.
+        """
         results: List[Optional[InferenceResult]] = [None] * len(tasks)
         good = []
         for i, task in enumerate(tasks):
@@ -103,8 +111,14 @@ class InferenceAPI:
             results[pos] = answer
 
     def _error_result(self, exc: Exception) -> InferenceResult:
+        """400 for bad input (a BadInput, or a model refusing its input), 500 for anything else."""
+        where = f"{self.service.name} {self.name}"
         if isinstance(exc, BadInput):
-            return InferenceResult.from_error(InferenceError(exc.status, f"{self.name}: {exc}"))
+            return InferenceResult.from_error(InferenceError(exc.status, f"{where}: {exc}"))
+        refused = model_input_error(artifact_classes(self.service.artifacts), exc)
+        if refused is not None:
+            logger.debug("API %r: the model refused its input", self.name, exc_info=exc)
+            return InferenceResult.from_error(InferenceError(400, f"{where}: {refused}"))
         # The traceback goes to the log, never to the client.
         logger.error("API %r failed", self.name, exc_info=exc)
         return InferenceResult.from_error(

@@ -49,6 +49,19 @@ def _detect_orient(obj: Any) -> str:
     raise BadInput(f"expected a JSON list or object, got {type(obj).__name__}")
 
 
+def _width_text(width: Optional[int]) -> str:
+    return "one value (not a list)" if width is None else f"{width} value{'s' if width != 1 else ''}"
+
+
+def _check_rectangular(rows: List[Any]) -> None:
+    """Rows given as lists must all have one length (pandas would pad short ones with NaN)."""
+    widths = [len(r) if isinstance(r, list) else None for r in rows]
+    for i, width in enumerate(widths):
+        if width != widths[0]:
+            raise BadInput(f"ragged rows: row 0 has {_width_text(widths[0])} but row {i} has "
+                           f"{_width_text(width)}; every row needs one value per column")
+
+
 class _Rows:
     """Rows of one request not yet made a DataFrame: ``columns`` None means values orient."""
 
@@ -182,6 +195,8 @@ class DataframeInput(InputAdapter):
                 raise BadInput("orient='records' expects a list of objects, one per row")
             if orient == "values" and any(isinstance(r, dict) for r in obj):
                 raise BadInput("orient='values' expects a list of rows (lists), not objects")
+            if orient == "values":
+                _check_rectangular(obj)
             return pd.DataFrame(obj)
         if not isinstance(obj, dict):
             raise BadInput(f"orient={orient!r} expects a JSON object, got {type(obj).__name__}")
@@ -190,6 +205,7 @@ class DataframeInput(InputAdapter):
         if orient == "split":
             if not isinstance(obj.get("data"), list):
                 raise BadInput("orient='split' expects an object with a 'data' list (and optional 'columns', 'index')")
+            _check_rectangular(obj["data"])
             return pd.DataFrame(obj["data"], columns=obj.get("columns"), index=obj.get("index"))
         if orient == "columns":
             return pd.DataFrame(obj)

@@ -61,6 +61,7 @@ class TestDataframeInput(InputAdapterContract):
         req('"a,b\n', CSV),
         req(b"\xff\xfe", JSON),
         req("a,b\n1,2,3,4\n", CSV),
+        req([[1, 2], [3]]),  # ragged
     ]
     batch_requests = [
         req([{"a": 1, "b": 2}]),
@@ -161,6 +162,17 @@ def test_columns_name_unnamed_rows_and_reorder_named_input():
     assert list(df.columns) == ["a", "b"] and df.values.tolist() == [[1, 2]]
     assert "missing columns ['b']" in error_of(adapter, [{"a": 1}]).message
     assert "2 columns are expected" in error_of(adapter, [[1, 2, 3]]).message
+
+
+@pytest.mark.parametrize("body, needle", [
+    ([[5.1, 3.5, 1.4, 0.2], [6.2, 3.4]], "row 0 has 4 values but row 1 has 2"),
+    ([[1, 2], 3], "row 0 has 2 values but row 1 has one value (not a list)"),
+    ({"columns": ["a", "b"], "data": [[1, 2], [3, 4, 5]]}, "row 1 has 3 values"),
+])
+def test_ragged_rows_are_bad_input_not_padded_with_nan(body, needle):
+    """pandas pads short rows with NaN; the model would then report NaN the client never sent."""
+    error = error_of(DataframeInput(), body)
+    assert error.status == 400 and "ragged rows" in error.message and needle in error.message
 
 
 def test_batch_with_mismatching_columns_is_bad_input():

@@ -73,6 +73,10 @@ class _Rows:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def width(self) -> int:
+        return len(self.rows[0])
+
     def frame(self) -> Any:
         import pandas as pd
 
@@ -281,7 +285,10 @@ class DataframeInput(InputAdapter):
         import pandas as pd
 
         parts: List[Any] = [t.data for t in tasks]
-        if all(isinstance(p, _Rows) and p.columns == parts[0].columns for p in parts):
+        # Values rows of different widths must not share a frame: pandas would pad the short
+        # ones with NaN, and a model that takes NaN would answer them as if that were sent.
+        if all(isinstance(p, _Rows) and p.columns == parts[0].columns and p.width == parts[0].width
+               for p in parts):
             rows = parts[0].rows if len(parts) == 1 else [row for p in parts for row in p.rows]
             return pd.DataFrame(rows, columns=list(parts[0].columns) if parts[0].columns else None)
         parts = [p.frame() if isinstance(p, _Rows) else p for p in parts]

@@ -182,6 +182,14 @@ def test_batch_with_mismatching_columns_is_bad_input():
         adapter.batch(tasks)
 
 
+def test_rows_of_different_widths_never_share_a_batch():
+    """Else pandas pads the narrow request with NaN, and a model that takes NaN answers it 200."""
+    adapter = DataframeInput()
+    tasks = [adapter.from_http_request(req(b)) for b in ([[1, 2, 3]], [[4, 5]])]
+    with pytest.raises(BadInput, match="different columns"):
+        adapter.batch(tasks)  # the kernel then runs each request alone
+
+
 def test_unsupported_content_type_is_415():
     error = error_of(DataframeInput(), b"<xml/>", {"Content-Type": "application/xml"})
     assert error.status == 415 and "application/xml" in error.message

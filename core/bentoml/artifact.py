@@ -19,6 +19,7 @@ from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Sequ
 
 from bentoml.exceptions import ArtifactNotPacked, InvalidArgument, NotFound
 from bentoml.plugins import module_getattr
+from bentoml.schema import InputSchema
 
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -128,6 +129,7 @@ class BentoServiceArtifact(abc.ABC):
         self._name = name
         self._obj: Any = None
         self._packed = False
+        self._input_schema: Optional[InputSchema] = None
 
     @property
     def name(self) -> str:
@@ -141,9 +143,25 @@ class BentoServiceArtifact(abc.ABC):
     def is_packed(self) -> bool:
         return self._packed
 
-    def pack(self, obj: Any) -> "BentoServiceArtifact":
-        """Validate ``obj`` and keep it as this artifact's model."""
+    @property
+    def input_schema(self) -> Optional[InputSchema]:
+        """The columns the model takes, recorded from ``pack(..., input_example=...)``; None if not given."""
+        return self._input_schema
+
+    def pack(self, obj: Any, input_example: Any = None) -> "BentoServiceArtifact":
+        """Validate ``obj`` and keep it as this artifact's model.
+
+        :param input_example: optional rows of what the model takes (a pandas
+            DataFrame, a 2-D numpy array or a list of rows), from which the
+            column names and types are recorded as :attr:`input_schema` and
+            saved in ``bentoml.yml`` (see :mod:`bentoml.schema`).  Packing
+            again without one forgets the previous schema.
+        """
+        schema = None
+        if input_example is not None:
+            schema = InputSchema.infer(input_example, f"input_example of artifact {self._name!r}")
         self._obj = self._pack(obj)
+        self._input_schema = schema
         self._packed = True
         return self
 
@@ -173,8 +191,12 @@ class BentoServiceArtifact(abc.ABC):
     def fresh_copy(self) -> "BentoServiceArtifact":
         """An unpacked copy carrying this declaration's configuration."""
         clone = copy.copy(self)
-        clone._obj, clone._packed = None, False
+        clone._obj, clone._packed, clone._input_schema = None, False, None
         return clone
+
+    def _loaded_schema(self, schema: Optional[InputSchema]) -> None:
+        """Take the input schema a bundle recorded for this artifact (``bentoml.yml``)."""
+        self._input_schema = schema
 
     # -- for subclasses ----------------------------------------------------
     def _pack(self, obj: Any) -> Any:

@@ -68,9 +68,27 @@ class InferenceAPI:
         self.service = service
         self.spec = spec
         self._func = func
+        self._schema_adapter: Optional[tuple] = None  # (schema, the adapter bound to it)
 
     name = property(lambda self: self.spec.name)
-    input_adapter = property(lambda self: self.spec.input_adapter)
+
+    @property
+    def input_adapter(self) -> InputAdapter:
+        """The declared adapter, bound to the service's input schema when it has one.
+
+        When exactly one artifact was packed with an ``input_example`` (or
+        loaded with its schema), the declared adapter's ``with_schema`` gives
+        the adapter that parses, checks and documents this API's requests.
+        """
+        declared = self.spec.input_adapter
+        schema = self.service._api_input_schema()
+        if schema is None:
+            return declared
+        bound = self._schema_adapter
+        if bound is None or bound[0] is not schema:
+            bound = self._schema_adapter = (schema, declared.with_schema(schema))
+        return bound[1]
+
     output_adapter = property(lambda self: self.spec.output_adapter)
     doc = property(lambda self: self.spec.doc)
 

@@ -211,10 +211,10 @@ def test_wrong_number_of_results_is_500_naming_counts(dev_server):
 
 
 def test_input_the_model_refuses_is_400(dev_server):
-    # columns all there but not numbers: the adapter accepts it, scikit-learn's input check refuses it
-    reply = dev_server.post("/predict", [["a", "b", "c", "d"]])
+    # columns all there and numbers, one missing: the adapter accepts it, scikit-learn's input check refuses it
+    reply = dev_server.post("/predict", [[None, 3.5, 1.4, 0.2]])
     assert reply.status == 400, reply
-    assert "predict" in error_of(reply) and "could not convert string to float: 'a'" in error_of(reply)
+    assert "ServerTestService predict: the input contains NaN" in error_of(reply)
     assert dev_server.post("/predict", [SETOSA]).json() == [0]
 
 

@@ -40,9 +40,9 @@ class BentoServiceArtifact(abc.ABC):
 
     may override :meth:`prepare_serving` to share one resource among all of a
     server's processes and :meth:`bad_input_message` to mark its framework's
-    input-validation errors as bad input (HTTP 400), and implement ``_pack`` (validate and keep the model),
-    ``_save`` (write it under a directory of its own) and ``_load`` (read it
-    back, returning the model).
+    input-validation errors as bad input (HTTP 400), and implement ``_pack``
+    (validate and keep the model), ``_save`` (write it under a directory of its
+    own) and ``_load`` (read it back, returning the model).
 
     Example::
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Sequ
 
 from bentoml.exceptions import ArtifactNotPacked, InvalidArgument, NotFound
 from bentoml.plugins import module_getattr
+from bentoml.schema import InputSchema
 
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -38,9 +39,10 @@ class BentoServiceArtifact(abc.ABC):
       apt-get (``("default-jre-headless",)``);
 
     may override :meth:`prepare_serving` to share one resource among all of a
-    server's processes, and implement ``_pack`` (validate and keep the model),
-    ``_save`` (write it under a directory of its own) and ``_load`` (read it
-    back, returning the model).
+    server's processes and :meth:`bad_input_message` to mark its framework's
+    input-validation errors as bad input (HTTP 400), and implement ``_pack``
+    (validate and keep the model), ``_save`` (write it under a directory of its
+    own) and ``_load`` (read it back, returning the model).
 
     Example::
 
@@ -92,6 +94,34 @@ class BentoServiceArtifact(abc.ABC):
         """
         return None
 
+    @classmethod
+    def bad_input_message(cls, exc: BaseException) -> Optional[str]:
+        """A message for the client when ``exc`` is this framework refusing a model's input; else None.
+
+        When an API function raises, the API server asks each artifact class
+        of the service, in declaration order; the first message makes the
+        answer a 400 (``"<Service> <api>: <message>"``), and an exception no
+        class claims stays a 500 (a bug, logged with its traceback).  The API
+        function may preprocess its input, so only the framework knows what its
+        models take: recognize your framework's input checks by the exception's
+        type *and* by where it was raised (:func:`bentoml.model_errors.raised_in`),
+        so that a ``ValueError`` from the user's own code, or one the framework
+        raises for another reason (a model that is not fitted), stays a 500.
+        Name what is wrong in the client's terms (the feature count, the
+        column, the value), on one line (:func:`bentoml.model_errors.one_line`),
+        without tracebacks.  Must not raise; import nothing heavy (the
+        framework is already imported if it raised).
+
+        Example (scikit-learn's input checks)::
+
+            @classmethod
+            def bad_input_message(cls, exc):
+                if isinstance(exc, ValueError) and raised_in(exc, "sklearn.utils.validation:check_array"):
+                    return one_line(str(exc))
+                return None
+        """
+        return None
+
     def __init__(self, name: str):
         if not isinstance(name, str) or not _ARTIFACT_NAME.match(name):
             raise InvalidArgument(
@@ -99,6 +129,7 @@ class BentoServiceArtifact(abc.ABC):
         self._name = name
         self._obj: Any = None
         self._packed = False
+        self._input_schema: Optional[InputSchema] = None
 
     @property
     def name(self) -> str:
@@ -112,9 +143,25 @@ class BentoServiceArtifact(abc.ABC):
     def is_packed(self) -> bool:
         return self._packed
 
-    def pack(self, obj: Any) -> "BentoServiceArtifact":
-        """Validate ``obj`` and keep it as this artifact's model."""
+    @property
+    def input_schema(self) -> Optional[InputSchema]:
+        """The columns the model takes, recorded from ``pack(..., input_example=...)``; None if not given."""
+        return self._input_schema
+
+    def pack(self, obj: Any, input_example: Any = None) -> "BentoServiceArtifact":
+        """Validate ``obj`` and keep it as this artifact's model.
+
+        :param input_example: optional rows of what the model takes (a pandas
+            DataFrame, a 2-D numpy array or a list of rows), from which the
+            column names and types are recorded as :attr:`input_schema` and
+            saved in ``bentoml.yml`` (see :mod:`bentoml.schema`).  Packing
+            again without one forgets the previous schema.
+        """
+        schema = None
+        if input_example is not None:
+            schema = InputSchema.infer(input_example, f"input_example of artifact {self._name!r}")
         self._obj = self._pack(obj)
+        self._input_schema = schema
         self._packed = True
         return self
 
@@ -144,8 +191,12 @@ class BentoServiceArtifact(abc.ABC):
     def fresh_copy(self) -> "BentoServiceArtifact":
         """An unpacked copy carrying this declaration's configuration."""
         clone = copy.copy(self)
-        clone._obj, clone._packed = None, False
+        clone._obj, clone._packed, clone._input_schema = None, False, None
         return clone
+
+    def _loaded_schema(self, schema: Optional[InputSchema]) -> None:
+        """Take the input schema a bundle recorded for this artifact (``bentoml.yml``)."""
+        self._input_schema = schema
 
     # -- for subclasses ----------------------------------------------------
     def _pack(self, obj: Any) -> Any:

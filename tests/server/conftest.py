@@ -41,7 +41,7 @@ SERVICE_SOURCE = textwrap.dedent('''\
     class ServerTestService(bentoml.BentoService):
         """DOC_MARKER"""
 
-        @bentoml.api(input=DataframeInput(columns=IRIS_COLUMNS))
+        @bentoml.api(input=DataframeInput(columns=IRIS_COLUMNS, input_dtypes="float64"))
         def predict(self, df):
             """Iris species from sepal and petal measurements."""
             return self.artifacts.model.predict(df)

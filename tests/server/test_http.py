@@ -210,11 +210,11 @@ def test_wrong_number_of_results_is_500_naming_counts(dev_server):
     assert "Traceback" not in reply.text
 
 
-def test_model_error_is_500(dev_server):
-    # columns all there but not numbers: the adapter accepts it, the model raises
-    reply = dev_server.post("/predict", [["a", "b", "c", "d"]])
-    assert reply.status == 500, reply
-    assert "predict" in error_of(reply)
+def test_input_the_model_refuses_is_400(dev_server):
+    # columns all there and numbers, one missing: the adapter accepts it, scikit-learn's input check refuses it
+    reply = dev_server.post("/predict", [[None, 3.5, 1.4, 0.2]])
+    assert reply.status == 400, reply
+    assert "ServerTestService predict: the input contains NaN" in error_of(reply)
     assert dev_server.post("/predict", [SETOSA]).json() == [0]
 
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import abc
 import sys
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bentoml.adapters.cli_input import cli_files_request, cli_request
 from bentoml.adapters.split import split_named_results, split_results
 from bentoml.exceptions import BadInput
 from bentoml.inference import HTTPRequest, InferenceTask
+
+if TYPE_CHECKING:
+    from bentoml.schema import InputSchema
 
 
 class InputAdapter(abc.ABC):
@@ -34,6 +37,20 @@ class InputAdapter(abc.ABC):
     def config(self) -> Dict[str, Any]:
         """JSON-serializable constructor options, recorded in the bundle."""
         return {}
+
+    def with_schema(self, schema: "InputSchema") -> "InputAdapter":
+        """This adapter checking and documenting requests by ``schema``, or ``self`` unchanged.
+
+        An artifact packed with ``input_example`` records the columns its model
+        takes (:class:`bentoml.schema.InputSchema`); an API of the service uses
+        the adapter this returns.  Override it in an adapter of tabular input
+        to return a copy that refuses requests that do not fit the schema
+        (``BadInput`` naming the column, width or type, from
+        ``_parse_http``) and whose :meth:`request_schema` shows it.  Return
+        ``self`` when the adapter does not take such a schema, or already has
+        one of its own (``DataframeInput(columns=...)``); the default does.
+        """
+        return self
 
     # -- request -> task -----------------------------------------------------
     def from_http_request(self, request: HTTPRequest) -> InferenceTask:
@@ -94,7 +111,11 @@ class InputAdapter(abc.ABC):
     # -- documentation -----------------------------------------------------------
     @abc.abstractmethod
     def request_schema(self) -> Dict[str, Dict[str, Any]]:
-        """OpenAPI ``requestBody.content``: media type -> ``{"schema": ..., "example": ...}``."""
+        """OpenAPI ``requestBody.content``: media type -> ``{"schema": ..., "example": ...}``.
+
+        ``example`` is optional: give one only when it is a real request this
+        adapter (and the model behind it) accepts, never a made-up one.
+        """
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())

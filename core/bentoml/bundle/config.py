@@ -13,6 +13,7 @@ import cattrs
 import yaml
 
 from bentoml.exceptions import BundleError
+from bentoml.schema import InputSchema
 
 SCHEMA_VERSION = 1
 BUNDLE_CONFIG_FILE = "bentoml.yml"
@@ -31,6 +32,9 @@ class ArtifactConfig:
     name: str
     artifact_type: str
     provider: ProviderRef
+    # Added within schema 1 (absent from older bundles, and when the model was packed
+    # without input_example): the columns the model takes, see bentoml.schema.
+    input_schema: Optional[InputSchema] = None
 
 
 @attrs.define
@@ -97,6 +101,9 @@ class BundleConfig:
 
     def to_dict(self) -> Dict[str, Any]:
         data = _converter.unstructure(self)
+        for artifact in data["artifacts"]:
+            if artifact.get("input_schema") is None:
+                artifact.pop("input_schema", None)  # optional: leave it out rather than write null
         # Readers check the schema first: put it on top.
         return {"schema_version": data.pop("schema_version"), "kind": data.pop("kind"), **data}
 

@@ -93,7 +93,8 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
         if not (isinstance(cls, type) and issubclass(cls, BentoService)):
             raise BundleError(f"bundle {path}: {config.service.module} has no BentoService "
                               f"class {config.service.class_name}")
-        service = cls._loaded_from(location)
+        service = cls._loaded_from(location, {a.name: a.input_schema for a in config.artifacts
+                                              if a.input_schema is not None})
         declared = sorted(service.artifacts.names())
         recorded = sorted(a.name for a in config.artifacts)
         if declared != recorded:

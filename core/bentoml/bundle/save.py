@@ -90,7 +90,7 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
     """The bundle's config plus the wheel distributions and requirements to write."""
     env = type(service)._bento_env
     ours = _our_distributions()
-    artifacts = [ArtifactConfig(a.name, a.artifact_type, _provider("artifacts", type(a), sources))
+    artifacts = [ArtifactConfig(a.name, a.artifact_type, _provider("artifacts", type(a), sources), a.input_schema)
                  for a in service.artifacts]
     apis = []
     for api in service.inference_apis:
@@ -98,7 +98,7 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
             name=api.name, doc=api.doc,
             input_type=api.input_adapter.input_type,
             input_provider=_provider("input_adapters", type(api.input_adapter), sources),
-            input_config=dict(api.input_adapter.config),
+            input_config=dict(api.spec.input_adapter.config),
             output_type=api.output_adapter.output_type,
             output_provider=_provider("output_adapters", type(api.output_adapter), sources),
             output_config=dict(api.output_adapter.config),

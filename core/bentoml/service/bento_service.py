@@ -10,6 +10,7 @@ from bentoml.service.inference_api import APISpec, InferenceAPI
 
 if TYPE_CHECKING:
     from bentoml.bundle.layout import BundleLocation
+    from bentoml.schema import InputSchema
 
 
 class BentoService:
@@ -73,13 +74,34 @@ class BentoService:
                 f"{self.name} has no API named {name!r}; APIs: {', '.join(self._apis) or 'none'}"
             ) from None
 
-    def pack(self, name: str, obj: Any) -> "BentoService":
-        """Give the artifact ``name`` its trained model; returns the service."""
+    def pack(self, name: str, obj: Any, input_example: Any = None) -> "BentoService":
+        """Give the artifact ``name`` its trained model; returns the service.
+
+        :param input_example: optional rows of what the model takes (a pandas
+            DataFrame, a 2-D numpy array or a list of rows).  Their column
+            names and types are saved with the artifact in ``bentoml.yml``,
+            and when exactly one artifact of the service has such a schema,
+            every API whose input adapter takes one (``DataframeInput``
+            declared without ``columns`` or ``input_dtypes``) checks requests
+            against it before the API function runs (400 naming the column,
+            width or type) and shows it, with the example's first row, in the
+            OpenAPI document (``/docs.json``).  See :mod:`bentoml.schema`.
+        """
         if name not in self._artifacts:
             declared = ", ".join(self._artifacts.names()) or "none (use @bentoml.artifacts)"
             raise InvalidArgument(f"{self.name} declares no artifact named {name!r}; declared: {declared}")
-        self._artifacts[name].pack(obj)
+        self._artifacts[name].pack(obj, input_example=input_example)
         return self
+
+    def _api_input_schema(self) -> Optional["InputSchema"]:
+        """The schema the APIs take: that of the one artifact that has one (None with none, or several)."""
+        found = None
+        for artifact in self._artifacts:
+            if artifact.input_schema is not None:
+                if found is not None:
+                    return None  # which model each API feeds is the API function's secret
+                found = artifact.input_schema
+        return found
 
     def save(self, version: Optional[str] = None) -> str:
         """Save a bundle into the repository (``$BENTOML_HOME``) and return its local path."""
@@ -98,10 +120,17 @@ class BentoService:
         return self._bundle.path
 
     @classmethod
-    def _loaded_from(cls, bundle: "BundleLocation") -> "BentoService":
-        """A new instance that belongs to ``bundle``; its artifacts load with :meth:`load_artifacts`."""
+    def _loaded_from(cls, bundle: "BundleLocation",
+                     input_schemas: Optional[Dict[str, "InputSchema"]] = None) -> "BentoService":
+        """A new instance that belongs to ``bundle``; its artifacts load with :meth:`load_artifacts`.
+
+        :param input_schemas: the artifacts' input schemas recorded in the bundle, by name.
+        """
         service = cls()
         service._bundle = bundle
+        for name, schema in (input_schemas or {}).items():
+            if name in service._artifacts:
+                service._artifacts[name]._loaded_schema(schema)
         return service
 
     def load_artifacts(self, artifact_filter: Optional[Callable[[BentoServiceArtifact], bool]] = None) -> None:

@@ -12,6 +12,7 @@ from bentoml.adapters.json_output import JsonOutput
 from bentoml.adapters.output_adapter import OutputAdapter
 from bentoml.inference import InferenceError, InferenceResult, InferenceTask
 from bentoml.exceptions import BadInput, InvalidArgument
+from bentoml.model_errors import artifact_classes, model_input_error
 from bentoml.server.routes import RESERVED_API_NAMES
 
 if TYPE_CHECKING:
@@ -67,9 +68,27 @@ class InferenceAPI:
         self.service = service
         self.spec = spec
         self._func = func
+        self._schema_adapter: Optional[tuple] = None  # (schema, the adapter bound to it)
 
     name = property(lambda self: self.spec.name)
-    input_adapter = property(lambda self: self.spec.input_adapter)
+
+    @property
+    def input_adapter(self) -> InputAdapter:
+        """The declared adapter, bound to the service's input schema when it has one.
+
+        When exactly one artifact was packed with an ``input_example`` (or
+        loaded with its schema), the declared adapter's ``with_schema`` gives
+        the adapter that parses, checks and documents this API's requests.
+        """
+        declared = self.spec.input_adapter
+        schema = self.service._api_input_schema()
+        if schema is None:
+            return declared
+        bound = self._schema_adapter
+        if bound is None or bound[0] is not schema:
+            bound = self._schema_adapter = (schema, declared.with_schema(schema))
+        return bound[1]
+
     output_adapter = property(lambda self: self.spec.output_adapter)
     doc = property(lambda self: self.spec.doc)
 
@@ -77,7 +96,14 @@ class InferenceAPI:
         return self._func(self.service, batch)
 
     def handle_batch(self, tasks: Sequence[InferenceTask]) -> List[InferenceResult]:
-        """Answer each task; one bad task or a failing batch never spoils the others."""
+        """Answer each task; one bad task or a failing batch never spoils the others.
+
+        When the API raises for a batch, each task is run again alone, so only
+        the culprit fails: with 400 when the exception is bad input (a
+        :class:`BadInput`, or an error an artifact class of the service marks as
+        its model refusing the input, see
+        :meth:`~bentoml.artifact.BentoServiceArtifact.bad_input_message`), else 500.
+        """
         results: List[Optional[InferenceResult]] = [None] * len(tasks)
         good = []
         for i, task in enumerate(tasks):
@@ -103,8 +129,14 @@ class InferenceAPI:
             results[pos] = answer
 
     def _error_result(self, exc: Exception) -> InferenceResult:
+        """400 for bad input (a BadInput, or a model refusing its input), 500 for anything else."""
+        where = f"{self.service.name} {self.name}"
         if isinstance(exc, BadInput):
-            return InferenceResult.from_error(InferenceError(exc.status, f"{self.name}: {exc}"))
+            return InferenceResult.from_error(InferenceError(exc.status, f"{where}: {exc}"))
+        refused = model_input_error(artifact_classes(self.service.artifacts), exc)
+        if refused is not None:
+            logger.debug("API %r: the model refused its input", self.name, exc_info=exc)
+            return InferenceResult.from_error(InferenceError(400, f"{where}: {refused}"))
         # The traceback goes to the log, never to the client.
         logger.error("API %r failed", self.name, exc_info=exc)
         return InferenceResult.from_error(

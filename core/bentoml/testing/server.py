@@ -30,9 +30,12 @@ _SERVING = re.compile(r"Serving (\S+):(\S+) on http://([^\s:]+|\[[^\]]+\]):(\d+)
 
 
 def save_service_source(source: str, module: str, class_name: str, target: os.PathLike,
-                        artifacts: Optional[Mapping[str, Any]] = None) -> pathlib.Path:
+                        artifacts: Optional[Mapping[str, Any]] = None,
+                        input_examples: Optional[Mapping[str, Any]] = None) -> pathlib.Path:
     """Write ``source`` as ``<module>.py``, pack ``artifacts`` into ``class_name`` and save
     the bundle to ``target`` (an empty or missing directory); returns ``target``.
+
+    ``input_examples`` gives artifacts (by name) their ``pack(..., input_example=...)``.
 
     The module is imported from a scratch directory next to ``target`` and
     removed from ``sys.modules`` afterwards, so a test can save several versions.
@@ -41,7 +44,7 @@ def save_service_source(source: str, module: str, class_name: str, target: os.Pa
     with service_module(source, module, target.parent / f"{target.name}-src") as loaded:
         service = getattr(loaded, class_name)()
         for name, model in (artifacts or {}).items():
-            service.pack(name, model)
+            service.pack(name, model, input_example=(input_examples or {}).get(name))
         service.save_to_dir(str(target))
     return target
 

@@ -6,13 +6,19 @@ parsed or a batch is built.
 """
 from __future__ import annotations
 
+import copy
 import io
 import json
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter
 from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.hookspecs import hookimpl
+
+from bentoml_adapter_dataframe import _schema
+
+if TYPE_CHECKING:
+    from bentoml.schema import InputSchema
 
 __all__ = ["DataframeInput"]
 
@@ -21,7 +27,6 @@ _JSON_TYPES = ("application/json", "text/json")
 _CSV_TYPES = ("text/csv", "application/csv")
 # Clients that forget a content type (``curl -d`` sends form-urlencoded) get JSON.
 _SNIFF_TYPES = ("", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream")
-_IRIS = ("sepal_length", "sepal_width", "petal_length", "petal_width"), (5.1, 3.5, 1.4, 0.2)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -49,6 +54,19 @@ def _detect_orient(obj: Any) -> str:
     raise BadInput(f"expected a JSON list or object, got {type(obj).__name__}")
 
 
+def _width_text(width: Optional[int]) -> str:
+    return "one value (not a list)" if width is None else f"{width} value{'s' if width != 1 else ''}"
+
+
+def _check_rectangular(rows: List[Any]) -> None:
+    """Rows given as lists must all have one length (pandas would pad short ones with NaN)."""
+    widths = [len(r) if isinstance(r, list) else None for r in rows]
+    for i, width in enumerate(widths):
+        if width != widths[0]:
+            raise BadInput(f"ragged rows: row 0 has {_width_text(widths[0])} but row {i} has "
+                           f"{_width_text(width)}; every row needs one value per column")
+
+
 class _Rows:
     """Rows of one request not yet made a DataFrame: ``columns`` None means values orient."""
 
@@ -59,6 +77,10 @@ class _Rows:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def width(self) -> int:
+        return len(self.rows[0])
 
     def frame(self) -> Any:
         import pandas as pd
@@ -92,6 +114,15 @@ class DataframeInput(InputAdapter):
         list for a series) are given these names; named input is reordered to
         them and must contain all of them.  Setting it also lets requests with
         differently ordered columns share a batch.
+
+    Schemas: an adapter declared without ``columns`` and ``input_dtypes`` takes
+    the columns a model was packed with (``svc.pack("model", clf,
+    input_example=df)``, see :meth:`with_schema`): each request must then have
+    those columns (by name, or by position for rows without names), each
+    converting to its type without a value changing, or it is a 400 naming the
+    column; the OpenAPI document shows the columns, and the example's first row
+    as the request example.  With neither, ``request_schema()`` shows the
+    accepted layouts and no example (there is no row it could truthfully show).
     """
 
     requirement_imports = ("pandas",)
@@ -113,6 +144,19 @@ class DataframeInput(InputAdapter):
         self.typ = typ
         self.input_dtypes = input_dtypes
         self.columns = list(columns) if columns is not None else None
+        self._schema: Optional["InputSchema"] = None  # bound by with_schema
+
+    def with_schema(self, schema: "InputSchema") -> "DataframeInput":
+        """A copy that checks requests against ``schema`` and documents it (see :mod:`._schema`).
+
+        Only a frame adapter declared without ``columns`` and ``input_dtypes``
+        takes one: a declaration of the API's own wins over the model's.
+        """
+        if self.columns is not None or self.input_dtypes is not None or self.typ != "frame":
+            return self
+        bound = copy.copy(self)
+        bound._schema = schema
+        return bound
 
     @property
     def config(self) -> Dict[str, Any]:
@@ -134,6 +178,8 @@ class DataframeInput(InputAdapter):
         else:
             raise BadInput(f"content type {ctype!r} is not supported; send application/json or text/csv", 415)
         data = self._apply_dtypes(self._apply_columns(data))
+        if self._schema is not None:
+            data = _schema.conform(data, self._schema)
         return InferenceTask(data=data, count=len(data))
 
     def _from_json(self, text: str, sniffed: bool) -> Any:
@@ -154,7 +200,8 @@ class DataframeInput(InputAdapter):
         than the model call for small requests; such rows are turned into a
         DataFrame once per batch instead (same result as ``pandas.DataFrame(obj)``).
         """
-        if self.columns is not None or self.input_dtypes is not None or not isinstance(obj, list) or not obj:
+        if (self.columns is not None or self.input_dtypes is not None or self._schema is not None
+                or not isinstance(obj, list) or not obj):
             return None
         orient = self.orient
         first = obj[0]
@@ -182,6 +229,8 @@ class DataframeInput(InputAdapter):
                 raise BadInput("orient='records' expects a list of objects, one per row")
             if orient == "values" and any(isinstance(r, dict) for r in obj):
                 raise BadInput("orient='values' expects a list of rows (lists), not objects")
+            if orient == "values":
+                _check_rectangular(obj)
             return pd.DataFrame(obj)
         if not isinstance(obj, dict):
             raise BadInput(f"orient={orient!r} expects a JSON object, got {type(obj).__name__}")
@@ -190,6 +239,7 @@ class DataframeInput(InputAdapter):
         if orient == "split":
             if not isinstance(obj.get("data"), list):
                 raise BadInput("orient='split' expects an object with a 'data' list (and optional 'columns', 'index')")
+            _check_rectangular(obj["data"])
             return pd.DataFrame(obj["data"], columns=obj.get("columns"), index=obj.get("index"))
         if orient == "columns":
             return pd.DataFrame(obj)
@@ -209,8 +259,9 @@ class DataframeInput(InputAdapter):
     def _from_csv(self, text: str) -> Any:
         import pandas as pd
 
+        text_columns = _schema.string_columns(self._schema) if self._schema is not None else None
         try:
-            df = pd.read_csv(io.StringIO(text))
+            df = pd.read_csv(io.StringIO(text), dtype=text_columns)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise BadInput(f"body is not valid CSV: {str(exc).strip()}") from None
         if not isinstance(df.index, pd.RangeIndex):
@@ -265,7 +316,10 @@ class DataframeInput(InputAdapter):
         import pandas as pd
 
         parts: List[Any] = [t.data for t in tasks]
-        if all(isinstance(p, _Rows) and p.columns == parts[0].columns for p in parts):
+        # Values rows of different widths must not share a frame: pandas would pad the short
+        # ones with NaN, and a model that takes NaN would answer them as if that were sent.
+        if all(isinstance(p, _Rows) and p.columns == parts[0].columns and p.width == parts[0].width
+               for p in parts):
             rows = parts[0].rows if len(parts) == 1 else [row for p in parts for row in p.rows]
             return pd.DataFrame(rows, columns=list(parts[0].columns) if parts[0].columns else None)
         parts = [p.frame() if isinstance(p, _Rows) else p for p in parts]
@@ -281,40 +335,28 @@ class DataframeInput(InputAdapter):
         return pd.concat(parts, ignore_index=True)
 
     # -- documentation ---------------------------------------------------------------
-    def _example_columns(self) -> List[Any]:
-        return self.columns if self.columns is not None else list(_IRIS[0])
+    def documented_schema(self) -> Optional["InputSchema"]:
+        """The columns this adapter documents: the model's (bound), else its own ``columns``/``input_dtypes``."""
+        if self.typ != "frame":
+            return None
+        return self._schema or _schema.declared_schema(self.columns, self.input_dtypes)
 
     def request_schema(self) -> Dict[str, Dict[str, Any]]:
-        names = self._example_columns()
-        values = [_IRIS[1][i % 4] for i in range(len(names))]
-        csv_example = ",".join(map(str, names)) + "\n" + ",".join(map(str, values)) + "\n"
+        csv_entry: Dict[str, Any] = {"schema": {"type": "string", "description": "CSV with a header row"}}
         if self.typ == "series":
-            return {
-                "application/json": {"schema": {"type": "array", "items": {}}, "example": values},
-                "text/csv": {"schema": {"type": "string"}, "example": f"{names[0]}\n{values[0]}\n{values[1]}\n"},
-            }
-        json_example = self._json_example(names, values)
-        return {
-            "application/json": {"schema": self._json_schema(), "example": json_example},
-            "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"},
-                         "example": csv_example},
-        }
-
-    def _json_example(self, names: List[Any], values: List[float]) -> Any:
-        orient = self.orient or "values"
-        if orient == "values":
-            return [values]
-        if orient == "records":
-            return [dict(zip(names, values))]
-        if orient == "split":
-            return {"columns": names, "data": [values]}
-        if orient == "columns":
-            return {n: [v] for n, v in zip(names, values)}
-        if orient == "index":
-            return {"0": dict(zip(names, values))}
-        import pandas as pd
-
-        return json.loads(pd.DataFrame([values], columns=names).to_json(orient="table"))
+            return {"application/json": {"schema": {"oneOf": [{"type": "array", "items": {}},
+                                                              {"type": "object"}]}},
+                    "text/csv": {"schema": {"type": "string", "description": "CSV with one column"}}}
+        schema = self.documented_schema()
+        if schema is None:
+            return {"application/json": {"schema": self._json_schema()}, "text/csv": csv_entry}
+        json_entry: Dict[str, Any] = {"schema": _schema.json_schema(schema, self.orient)}
+        example = _schema.json_example(schema, self.orient)
+        if example is not None:
+            json_entry["example"] = example
+            csv_entry = {"schema": {"type": "string", "description": f"CSV with a header row: {schema.describe()}"},
+                         "example": _schema.csv_example(schema)}
+        return {"application/json": json_entry, "text/csv": csv_entry}
 
     def _json_schema(self) -> Dict[str, Any]:
         row = {"type": "array", "items": {}}

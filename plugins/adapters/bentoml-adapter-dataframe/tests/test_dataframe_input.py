@@ -7,7 +7,8 @@ import pytest
 from bentoml.adapters import HTTPRequest
 from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.testing import InputAdapterContract
-from bentoml_adapter_dataframe import DataframeInput
+from bentoml.schema import InputSchema
+from bentoml_adapter_dataframe import ORIENTS, DataframeInput
 
 JSON = {"Content-Type": "application/json"}
 CSV = {"Content-Type": "text/csv"}
@@ -61,6 +62,7 @@ class TestDataframeInput(InputAdapterContract):
         req('"a,b\n', CSV),
         req(b"\xff\xfe", JSON),
         req("a,b\n1,2,3,4\n", CSV),
+        req([[1, 2], [3]]),  # ragged
     ]
     batch_requests = [
         req([{"a": 1, "b": 2}]),
@@ -163,11 +165,30 @@ def test_columns_name_unnamed_rows_and_reorder_named_input():
     assert "2 columns are expected" in error_of(adapter, [[1, 2, 3]]).message
 
 
+@pytest.mark.parametrize("body, needle", [
+    ([[5.1, 3.5, 1.4, 0.2], [6.2, 3.4]], "row 0 has 4 values but row 1 has 2"),
+    ([[1, 2], 3], "row 0 has 2 values but row 1 has one value (not a list)"),
+    ({"columns": ["a", "b"], "data": [[1, 2], [3, 4, 5]]}, "row 1 has 3 values"),
+])
+def test_ragged_rows_are_bad_input_not_padded_with_nan(body, needle):
+    """pandas pads short rows with NaN; the model would then report NaN the client never sent."""
+    error = error_of(DataframeInput(), body)
+    assert error.status == 400 and "ragged rows" in error.message and needle in error.message
+
+
 def test_batch_with_mismatching_columns_is_bad_input():
     adapter = DataframeInput()
     tasks = [parse(adapter, [{"a": 1}]), parse(adapter, [{"b": 1}])]
     with pytest.raises(BadInput, match="different columns"):
         adapter.batch(tasks)
+
+
+def test_rows_of_different_widths_never_share_a_batch():
+    """Else pandas pads the narrow request with NaN, and a model that takes NaN answers it 200."""
+    adapter = DataframeInput()
+    tasks = [adapter.from_http_request(req(b)) for b in ([[1, 2, 3]], [[4, 5]])]
+    with pytest.raises(BadInput, match="different columns"):
+        adapter.batch(tasks)  # the kernel then runs each request alone
 
 
 def test_unsupported_content_type_is_415():
@@ -194,14 +215,113 @@ def test_bad_options(kwargs):
         DataframeInput(**kwargs)
 
 
-@pytest.mark.parametrize("adapter", [DataframeInput(orient=o) for o in
-                                     ("records", "values", "split", "columns", "index", "table")]
-                         + [DataframeInput(typ="series"), DataframeInput(columns=["x", "y"])])
-def test_schema_examples_parse_for_every_option(adapter):
+IRIS_SCHEMA = InputSchema.infer(pd.DataFrame([[5.1, 3.5, 1.4, 0.2]], columns=["sepal_length", "sepal_width",
+                                                                           "petal_length", "petal_width"]))
+UNNAMED_SCHEMA = InputSchema.infer([[5.1, 3.5, 1.4, 0.2]])
+MIXED_SCHEMA = InputSchema.infer([{"age": 42, "income": 1.5, "city": "Oslo", "member": True}])
+
+
+def examples_of(adapter):
+    """(media type, body) of each example in request_schema()."""
+    found = []
     for media_type, entry in adapter.request_schema().items():
-        body = entry["example"] if isinstance(entry["example"], str) and media_type == "text/csv" \
-            else json.dumps(entry["example"])
+        if "example" in entry:
+            example = entry["example"]
+            found.append((media_type, example if isinstance(example, str) and media_type == "text/csv"
+                          else json.dumps(example)))
+    return found
+
+
+@pytest.mark.parametrize("adapter", [DataframeInput(orient=o) for o in (None,) + ORIENTS]
+                         + [DataframeInput(typ="series"), DataframeInput(columns=["x", "y"])])
+def test_without_a_typed_schema_no_example_is_made_up(adapter):
+    """Today's hard-coded iris row would make "Try it out" fail on any other model."""
+    assert examples_of(adapter) == []
+    assert all("schema" in entry for entry in adapter.request_schema().values())
+
+
+@pytest.mark.parametrize("orient", (None,) + ORIENTS)
+@pytest.mark.parametrize("schema", [IRIS_SCHEMA, UNNAMED_SCHEMA, MIXED_SCHEMA], ids=["named", "unnamed", "mixed"])
+def test_schema_examples_parse_for_every_orient(orient, schema):
+    adapter = DataframeInput(orient=orient).with_schema(schema)
+    examples = examples_of(adapter)
+    assert [m for m, _ in examples] == ["application/json", "text/csv"]
+    for media_type, body in examples:
+        df = parse(adapter, body, {"Content-Type": media_type}).data
+        assert df.values.tolist() == [schema.example], (media_type, body)
+        assert list(df.columns) == (schema.names or list(range(schema.width)))
+
+
+def test_declared_columns_and_dtypes_are_documented_with_an_example():
+    adapter = DataframeInput(columns=["x", "y"], input_dtypes={"x": "float64", "y": "int64"})
+    content = adapter.request_schema()
+    record = content["application/json"]["schema"]["oneOf"][1]["items"]
+    assert record["properties"] == {"x": {"type": "number", "format": "double"},
+                                    "y": {"type": "integer", "format": "int64"}}
+    assert record["required"] == ["x", "y"]
+    assert content["application/json"]["example"] == [{"x": 0.0, "y": 0}]
+    for media_type, body in examples_of(adapter):
         parse(adapter, body, {"Content-Type": media_type})
+
+
+def test_an_adapter_with_its_own_columns_keeps_them():
+    own = DataframeInput(columns=["a", "b"])
+    assert own.with_schema(IRIS_SCHEMA) is own
+    assert DataframeInput(input_dtypes="float64").with_schema(IRIS_SCHEMA).documented_schema() is None
+    assert DataframeInput(typ="series").with_schema(IRIS_SCHEMA).documented_schema() is None
+    plain = DataframeInput()
+    bound = plain.with_schema(IRIS_SCHEMA)
+    assert bound is not plain and bound.documented_schema() is IRIS_SCHEMA and plain.documented_schema() is None
+    assert bound.config == plain.config  # the schema is the artifact's, not the API's declaration
+
+
+@pytest.mark.parametrize("body, headers, needle", [
+    ([[5.1, 3.5, 1.4]], JSON, "rows have 3 values but the model takes 4 columns: sepal_length (double)"),
+    ([[5.1, 3.5, 1.4, 0.2, 1.0]], JSON, "rows have 5 values but the model takes 4 columns"),
+    ([{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4}], JSON, "missing columns 'petal_width'"),
+    ("a,b,c,d\n1,2,3,4\n", CSV, "missing columns 'sepal_length', 'sepal_width', 'petal_length', 'petal_width'; "
+                                 "the model takes sepal_length (double)"),
+    ("a,b,c,d\n1,2,3,4\n", CSV, "the request has 'a', 'b', 'c', 'd' instead"),
+    ([["abc", 3.5, 1.4, 0.2]], JSON, "column 'sepal_length' holds strings (e.g. 'abc') but float64 is expected"),
+    ([[True, 3.5, 1.4, 0.2]], JSON, "column 'sepal_length' holds booleans"),
+])
+def test_requests_are_checked_against_the_schema(body, headers, needle):
+    error = error_of(DataframeInput().with_schema(IRIS_SCHEMA), body, headers)
+    assert error.status == 400 and needle in error.message, error.message
+
+
+def test_a_request_that_fits_gets_the_schemas_names_order_and_types():
+    adapter = DataframeInput().with_schema(IRIS_SCHEMA)
+    df = parse(adapter, [[5, 3, 1, 0]]).data  # ints into doubles: no value changes
+    assert list(df.columns) == IRIS_SCHEMA.names and str(df.dtypes.iloc[0]) == "float64"
+    df = parse(adapter, [{"petal_width": 0.2, "extra": "dropped", "sepal_width": 3.5, "petal_length": 1.4,
+                          "sepal_length": 5.1}]).data
+    assert df.to_dict("records") == [dict(zip(IRIS_SCHEMA.names, [5.1, 3.5, 1.4, 0.2]))]
+    nan = parse(adapter, [[None, 3.5, 1.4, 0.2]]).data  # a missing double is NaN: the model decides
+    assert nan.isna().sum().sum() == 1
+    inf = parse(adapter, "[[1e999, 3.5, 1.4, 0.2]]").data
+    assert inf.iloc[0, 0] == float("inf")
+
+
+def test_mixed_types_are_checked_per_column():
+    adapter = DataframeInput().with_schema(MIXED_SCHEMA)
+    ok = parse(adapter, "age,income,city,member\n42,1.5,02139,True\n", CSV).data
+    assert ok.to_dict("records") == [{"age": 42, "income": 1.5, "city": "02139", "member": True}]
+    assert str(ok["age"].dtype) == "int64"
+    assert "column 'age' holds non-integer values (e.g. 42.5)" in error_of(
+        adapter, [{"age": 42.5, "income": 1, "city": "x", "member": False}]).message
+    assert "column 'age' holds a missing value" in error_of(
+        adapter, [{"age": None, "income": 1, "city": "x", "member": False}]).message
+    assert "column 'city' holds int values (e.g. 7) but the model takes strings" in error_of(
+        adapter, [{"age": 1, "income": 1, "city": 7, "member": False}]).message
+    assert "column 'member' holds" in error_of(adapter, [{"age": 1, "income": 1, "city": "x", "member": 3}]).message
+
+
+def test_unnamed_schema_takes_rows_by_position():
+    adapter = DataframeInput().with_schema(UNNAMED_SCHEMA)
+    df = parse(adapter, "a,b,c,d\n5.1,3.5,1.4,0.2\n", CSV).data
+    assert list(df.columns) == [0, 1, 2, 3]  # as a model fitted on arrays was
+    assert "rows have 3 values but the model takes 4 columns: 4 columns (double" in error_of(adapter, [[1, 2, 3]]).message
 
 
 @pytest.mark.parametrize("bodies", [

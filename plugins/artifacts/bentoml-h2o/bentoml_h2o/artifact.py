@@ -6,10 +6,11 @@ import os
 from typing import Any, Callable, Optional
 
 from bentoml.artifact import BentoServiceArtifact
+from bentoml.model_errors import one_line, raised_in
 from bentoml.exceptions import BentoMLException, BundleError, InvalidArgument
 
 from bentoml_h2o import cluster
-from bentoml_h2o.frames import accept_pandas
+from bentoml_h2o.frames import accept_pandas, rejected_input
 
 MODEL_FILE = "model.h2o"
 INFO_FILE = "h2o_model.json"
@@ -59,6 +60,21 @@ class H2oModelArtifact(BentoServiceArtifact):
     def prepare_serving(cls) -> Optional[Callable[[], None]]:
         """Start the one H2O that all of an API server's workers load their models into."""
         return cluster.start_for_server()
+
+    @classmethod
+    def bad_input_message(cls, exc: BaseException) -> Optional[str]:
+        """H2O refusing to score a frame the API function built (``model.predict(h2o_frame)``).
+
+        The DataFrame path (``model.predict(df)``, :func:`~bentoml_h2o.predict_dataframe`)
+        checks the columns itself and raises ``BadInput``; a scoring job that the API
+        function started fails in ``h2o.job`` with the Java ``IllegalArgumentException``
+        naming the column ("Test/Validation dataset has categorical column 'x' which is
+        real-valued in the training data").
+        """
+        if raised_in(exc, "h2o.job") and raised_in(exc, "h2o.model"):
+            rejected = rejected_input(exc)
+            return one_line(rejected) if rejected else None
+        return None
 
     def _pack(self, obj: Any) -> Any:
         import h2o.model

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from bentoml.artifact import with_mixin
 from bentoml.exceptions import BadInput
@@ -12,6 +12,35 @@ from bentoml.exceptions import BadInput
 _FRAME_TYPES = {"Numeric": "real", "Enum": "enum", "String": "string", "Time": "time", "UUID": "uuid"}
 # A scoring job that fails on its input: "... failed with an exception: java.lang.IllegalArgumentException: MSG"
 _INPUT_REJECTED = re.compile(r"java\.lang\.IllegalArgumentException: ([^\n]+)")
+
+
+def feature_columns(model: Any) -> List[str]:
+    """The columns ``model`` was trained on, without its response, weights, offset and fold columns."""
+    info = getattr(model, "_model_json", None) or {}
+    names = (info.get("output") or {}).get("names") or []
+    params = getattr(model, "actual_params", None) or {}
+    special = {info.get("response_column_name")}
+    for key in ("response_column", "weights_column", "offset_column", "fold_column"):
+        value = params.get(key)
+        special.add(value.get("column_name") if isinstance(value, dict) else value)
+    return [name for name in names if name not in special]
+
+
+def _check_columns(df: Any, features: List[str]) -> None:
+    """H2O scores a missing column as all NaN (with a warning in its log); for a request that is bad input."""
+    present = {str(c) for c in df.columns}
+    missing = [name for name in features if name not in present]
+    if missing:
+        raise BadInput(f"missing columns {', '.join(map(repr, missing))}; the H2O model was trained on "
+                       f"{', '.join(map(repr, features))}")
+
+
+def rejected_input(exc: BaseException) -> Optional[str]:
+    """The reason H2O gives when a scoring job fails on its input ("... has no columns in common ..."), or None."""
+    if not isinstance(exc, OSError):  # h2o's "job failed" error, carrying the Java exception's text
+        return None
+    rejected = _INPUT_REJECTED.search(str(exc))
+    return f"the H2O model cannot score this input: {rejected.group(1).strip()}" if rejected else None
 
 
 def training_column_types(model: Any) -> Dict[str, str]:
@@ -53,9 +82,12 @@ def predict_dataframe(model: Any, df: Any, column_types: Optional[Dict[str, str]
     predictions back and removes both frames from the cluster: frames uploaded per
     request would otherwise stay in the H2O's memory until it stops.  The result
     has one row per row of ``df`` (for a classifier: ``predict`` and one
-    probability column per class).  Input H2O cannot score (text in a numeric
-    column, no column in common with training) raises :class:`BadInput`, which an
-    API server answers with HTTP 400.
+    probability column per class).  Input H2O cannot score raises
+    :class:`BadInput`, which an API server answers with HTTP 400: text in a
+    numeric column, a column the model was trained on that ``df`` lacks (H2O
+    itself would score it as all NaN; send ``null`` values for a value that is
+    really missing, or predict on an ``H2OFrame`` yourself), no column in common
+    with training.  Extra columns are ignored.
 
     :param model: an H2O model, e.g. ``self.artifacts.model``.
     :param df: a pandas DataFrame with the model's feature columns.
@@ -72,16 +104,17 @@ def predict_dataframe(model: Any, df: Any, column_types: Optional[Dict[str, str]
     import pandas as pd
 
     types = {**training_column_types(model), **(column_types or {})}
+    _check_columns(df, feature_columns(model))
     df = _as_trained(df, types)
     frame = h2o.H2OFrame(df, column_types={c: types[c] for c in df.columns if c in types} or None)
     try:
         try:
             predictions = model.predict(frame)
-        except OSError as exc:  # h2o's "job failed", carrying the Java exception's text
-            rejected = _INPUT_REJECTED.search(str(exc))
+        except OSError as exc:
+            rejected = rejected_input(exc)
             if rejected is None:
                 raise
-            raise BadInput(f"the H2O model cannot score this input: {rejected.group(1).strip()}") from None
+            raise BadInput(rejected) from None
         try:
             # get_frame_data is the CSV that as_data_frame parses too, without its
             # warning (on every call) that polars/pyarrow would be faster.

@@ -6,11 +6,14 @@ and stopped at the end of the session.
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
 
-SESSION_CLUSTER = "bentoml-h2o-tests"
+# One name per test process: an H2O started under a name another test run's H2O
+# already uses (two checkouts tested at once) tries to join that cloud and exits.
+SESSION_CLUSTER = f"bentoml-h2o-tests-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")

@@ -110,7 +110,8 @@ def test_predict_dataframe_uses_the_training_column_types(coded_gbm):
 
 @pytest.mark.parametrize("rows, message", [
     ({"x": ["four"], "code": ["1"]}, "column 'x' must be numeric; got 'four'"),
-    ({"unknown": [1.0]}, "cannot score this input: Test/Validation dataset has no columns in common"),
+    ({"unknown": [1.0]}, "missing columns 'x', 'code'; the H2O model was trained on 'x', 'code'"),
+    ({"x": [1.0], "extra": [0]}, "missing columns 'code'"),  # H2O alone would score 'code' as NaN
 ])
 def test_predict_dataframe_bad_input_is_named(coded_gbm, rows, message):
     import pandas as pd

@@ -39,6 +39,24 @@ SERVICE_SOURCE = textwrap.dedent('''\
             """Iris species."""
             return predict_dataframe(self.artifacts.model, df)["predict"]
 
+        @bentoml.api(input=DataframeInput())
+        def predict_as_the_spec_writes_it(self, df):
+            """No columns declared: the model's own predict takes the DataFrame and checks it."""
+            return self.artifacts.model.predict(df)["predict"]
+
+        @bentoml.api(input=DataframeInput())
+        def predict_on_a_frame(self, df):
+            """The API function builds the H2OFrame itself: H2O's own scoring error names the column."""
+            predictions = self.artifacts.model.predict(h2o.H2OFrame(df))
+            return predictions.as_data_frame(use_multi_thread=False)["predict"]
+
+        @bentoml.api(input=DataframeInput(columns=COLUMNS))
+        def predict_checked(self, df):
+            """The user's own ValueError stays a 500."""
+            if (df < 0).any().any():
+                raise ValueError("lengths are never negative")
+            return predict_dataframe(self.artifacts.model, df)["predict"]
+
         @bentoml.api(input=DataframeInput(columns=COLUMNS))
         def predict_where(self, df):
             """Species, with the worker and the H2O that answered."""
@@ -185,3 +203,34 @@ def test_server_uses_a_configured_h2o_and_leaves_it_running(start_server, served
     assert answer[0]["scratch"] is None
     assert server.terminate(60) == 0, server.log
     assert get_json(f"{h2o_cluster}/3/Cloud")["cloud_healthy"]
+
+
+def test_input_h2o_cannot_score_is_a_400_naming_the_column(start_server, served_bundle, expected, h2o_cluster):
+    rows, species = expected
+    server = start_server("serve-gunicorn", str(served_bundle), "--port", "0", "--enable-microbatch",
+                          "--workers", "2", env={"BENTOML_H2O_URL": h2o_cluster})
+    spec = "/predict_as_the_spec_writes_it"
+    assert server.post(spec, rows).json() == species
+    # a missing column (H2O alone would score it as NaN), rows without column names, text for a number
+    missing = server.post(spec, [{k: v for k, v in rows[0].items() if k != "Petal.Width"}])
+    assert missing.status == 400, missing
+    assert missing.json()["error"] == ("H2oIrisServer predict_as_the_spec_writes_it: missing columns "
+                                       "'Petal.Width'; the H2O model was trained on 'Sepal.Length', "
+                                       "'Sepal.Width', 'Petal.Length', 'Petal.Width'"), missing
+    values = server.post(spec, [[5.1, 3.5, 1.4, 0.2]])
+    assert values.status == 400 and "missing columns 'Sepal.Length'" in values.json()["error"], values
+    text = server.post(spec, [dict(rows[0], **{"Sepal.Width": "wide"})])
+    assert text.status == 400 and "column 'Sepal.Width' must be numeric; got 'wide'" in text.json()["error"]
+    # the API function's own H2OFrame: H2O's scoring job fails, and says why
+    frame = server.post("/predict_on_a_frame", [dict(rows[0], **{"Sepal.Width": "wide"})])
+    assert frame.status == 400, frame
+    message = frame.json()["error"]
+    assert ("the H2O model cannot score this input: Test/Validation dataset has categorical column "
+            "'Sepal.Width' which is real-valued in the training data") in message, message
+    assert "stacktrace" not in message and "java.lang" not in message
+    assert server.post("/predict_on_a_frame", rows).json() == species
+    # the user's own ValueError is a 500; the workers keep answering
+    negative = server.post("/predict_checked", [dict(rows[0], **{"Sepal.Width": -1.0})])
+    assert negative.status == 500 and "lengths are never negative" in negative.json()["error"], negative
+    assert server.post("/predict_checked", rows).json() == species
+    assert server.terminate(60) == 0, server.log

@@ -7,11 +7,13 @@ imported only when a model is packed, saved or loaded.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Optional
 
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.exceptions import InvalidArgument
 from bentoml.hookspecs import hookimpl
+
+from bentoml_sklearn import _input_errors
 
 __all__ = ["SklearnModelArtifact"]
 
@@ -28,6 +30,12 @@ class SklearnModelArtifact(BentoServiceArtifact):
 
         svc.pack("model", svm.SVC().fit(X, y))
 
+    Input the model refuses is a 400 naming what is wrong: scikit-learn's own
+    input checks (the feature count, feature names unseen at fit time, text
+    that is not a number, NaN or infinity) raise inside
+    ``sklearn.utils.validation``, and :meth:`bad_input_message` claims exactly
+    those; any other exception of the API function stays a 500.
+
     :param name: the artifact's name (``self.artifacts.<name>``).
     :param pickle_extension: extension of the saved file.
     """
@@ -35,6 +43,11 @@ class SklearnModelArtifact(BentoServiceArtifact):
     # joblib is scikit-learn's own dependency, but the bundle loads with it directly.
     requirement_imports = ("sklearn", "joblib")
     fork_safe = True  # plain Python/numpy objects: workers share them copy-on-write
+
+    @classmethod
+    def bad_input_message(cls, exc: BaseException) -> Optional[str]:
+        """scikit-learn's input checks refusing the input (see :mod:`bentoml_sklearn._input_errors`)."""
+        return _input_errors.message(exc)
 
     def __init__(self, name: str, pickle_extension: str = ".pkl"):
         super().__init__(name)

@@ -8,7 +8,7 @@ from typing import Any, Optional
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.exceptions import BundleError, InvalidArgument
 
-from bentoml_xgboost import _metadata
+from bentoml_xgboost import _input_errors, _metadata
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ class XgboostModelArtifact(BentoServiceArtifact):
     workers are busy at once.  The saving machine's ``n_jobs`` and ``device``
     are not kept: the serving machine decides those.
 
+    Input the model refuses is a 400 naming what is wrong (see
+    :meth:`bad_input_message`): feature names or a width other than the
+    model's, columns that are not numbers, infinity; any other exception of the
+    API function stays a 500.
+
     :param name: the artifact's name (``self.artifacts.<name>``).
     :param model_format: ``"ubj"`` (UBJSON, XGBoost's default: smaller and
         faster to load) or ``"json"`` (human readable).  Loading follows what
@@ -62,6 +67,12 @@ class XgboostModelArtifact(BentoServiceArtifact):
     # XGBoost documents concurrent prediction as safe for gbtree/dart but not gblinear,
     # and one call at a time already uses every thread: let the server serialize calls.
     thread_safe = False
+
+    @classmethod
+    def bad_input_message(cls, exc: BaseException) -> Optional[str]:
+        """XGBoost's data conversion and feature checks refusing the input (see
+        :mod:`bentoml_xgboost._input_errors`), e.g. ``the model expects 4 features, got 3``."""
+        return _input_errors.message(exc)
 
     def __init__(self, name: str, model_format: str = "ubj", nthread: Optional[int] = None):
         super().__init__(name)

@@ -40,6 +40,18 @@ SERVICE_SOURCE = textwrap.dedent('''\
             """The species index of each row."""
             return self.artifacts.model.predict(df)
 
+        @bentoml.api(input=DataframeInput())
+        def predict_any(self, df):
+            """No columns declared: XGBoost itself checks what it gets."""
+            return self.artifacts.model.predict(df)
+
+        @bentoml.api(input=DataframeInput())
+        def predict_checked(self, df):
+            """The user's own ValueError stays a 500."""
+            if len(df) > 2:
+                raise ValueError("at most 2 rows per request")
+            return self.artifacts.model.predict(df)
+
         @bentoml.api(input=DataframeInput(columns=FEATURES, input_dtypes="float64"))
         def proba(self, df):
             """Each row's class probabilities, with the answering worker's pid."""
@@ -133,3 +145,40 @@ def test_bad_input_is_a_400_naming_the_problem(server):
     assert "float64" in not_a_number.json()["error"]
     # The workers are fine afterwards.
     assert server.post("/predict", [[5.1, 3.5, 1.4, 0.2]]).json() == [0]
+
+
+@pytest.mark.parametrize("body, needles", [
+    ([[5.1, 3.5, 1.4]], ["the model expects the features sepal_length, sepal_width, petal_length, petal_width",
+                         "not in the training data: 0, 1, 2"]),
+    ([{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4}], ["missing: petal_width"]),
+    ([{"sepal_length": "wide", "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}],
+     ["XGBoost takes columns of numbers", "invalid columns: sepal_length: str"]),
+])
+def test_input_xgboost_refuses_is_a_400_with_its_feature_message(server, body, needles):
+    reply = server.post("/predict_any", body)
+    assert reply.status == 400, reply
+    message = reply.json()["error"]
+    assert message.startswith("XgbIris predict_any: "), message
+    for needle in needles:
+        assert needle in message, message
+    assert "Traceback" not in message and "\n" not in message
+
+
+def test_the_users_own_value_error_stays_500_and_good_neighbours_are_answered(server, model, iris):
+    X, _ = iris
+    reply = server.post("/predict_checked", X.iloc[:3].to_dict(orient="records"))
+    assert reply.status == 500 and "at most 2 rows per request" in reply.json()["error"], reply
+    good = [X.iloc[[i]] for i in range(0, len(X), 10)]
+    sends = [(rows.to_dict(orient="records"), model.predict(rows).tolist()) for rows in good]
+    sends += [([{"sepal_length": 1.0}], None), ([[1.0, 2.0, 3.0]], None)] * 4
+
+    def send(item):
+        body, expected = item
+        return expected, server.post("/predict_any", body)
+
+    with ThreadPoolExecutor(12) as pool:
+        for expected, reply in pool.map(send, sends):
+            if expected is None:
+                assert reply.status == 400, reply
+            else:
+                assert reply.status == 200 and reply.json() == expected, reply

@@ -237,8 +237,6 @@ def test_readyz_follows_the_readiness_of_the_app():
     assert json.loads(client.get("/readyz").data) == {"error": "not ready: starting"}
 
 
-@pytest.mark.xfail(strict=True, reason="needs the drain to mark the app draining on SIGTERM "
-                                       "(app.readiness.start_draining() in worker.py, the lead's part)")
 def test_readyz_is_503_while_draining(start_server, obs_bundle, tmp_path):
     """SIGTERM while a request is held: /readyz answers 503 before new connections are refused."""
     import signal
@@ -386,8 +384,6 @@ def test_graceful_stop_writes_the_queued_lines(start_server, obs_bundle, tmp_pat
         assert ACCESS.search(access_line(server, request_id, timeout=0))
 
 
-@pytest.mark.xfail(strict=True, reason="needs waitress's error task to call ServiceApp.server_answered "
-                                       "(waitress_server.py, the lead's part)")
 def test_answers_of_the_http_server_are_counted_and_logged(prod_server):
     """A malformed request is answered by waitress, not the app: still counted and logged."""
     import socket

@@ -59,6 +59,10 @@ class JsonErrorTask(ErrorTask):
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
+        request = self.request  # answered without the app: still counted and logged
+        self.channel.server.service_app.server_answered(
+            error.code, request_id, getattr(request, "command", None), getattr(request, "path", None),
+            self.channel.addr[0] if self.channel.addr else None, f"{error.reason}: {error.body}")
 
 
 class DrainAwareTask(WSGITask):

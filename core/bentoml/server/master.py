@@ -105,7 +105,7 @@ class Master:
                 if self.config.cpu_affinity:
                     pin_worker(index, self.config.workers)  # before any thread starts
                 service.load_artifacts()  # the ones not fork-safe: TensorFlow, XGBoost's OpenMP
-                code = run_worker(service, self.config, sock, parent_pid=master)
+                code = run_worker(service, self.config, sock, parent_pid=master, worker_index=index + 1)
             except BaseException:
                 logger.exception("worker %d failed", os.getpid())
             finally:

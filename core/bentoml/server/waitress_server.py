@@ -63,6 +63,7 @@ class WaitressServer(TcpWSGIServer):
                  request_ids: RequestIds, deadlines: ConnectionDeadlines = ConnectionDeadlines(),
                  **adjustments: Any):
         self.request_ids = request_ids
+        self.service_app = app  # `application` is waitress's proxy-headers wrapper around it
         self.deadlines = deadlines
         self.linger_time = deadlines.linger_time
         self.draining = False

@@ -40,9 +40,10 @@ class _Drain:
 def run_worker(service, config: ServerConfig, sock: socket.socket,
                announce: Optional[Callable[[], None]] = None,
                early_signals: Optional[List[int]] = None,
-               parent_pid: Optional[int] = None) -> int:
+               parent_pid: Optional[int] = None, worker_index: int = 1) -> int:
     """Serve ``sock`` with the app of ``service`` (its artifacts loaded) until SIGTERM/SIGINT
-    (or until the process ``parent_pid`` is gone); returns the exit code.
+    (or until the process ``parent_pid`` is gone); returns the exit code.  ``worker_index``
+    (1 to ``--workers``) labels this worker's metrics.
 
     ``announce`` is called once the signal handlers are in place (a SIGTERM right
     after the "Serving" line must stop the server gracefully, not kill it).
@@ -53,7 +54,7 @@ def run_worker(service, config: ServerConfig, sock: socket.socket,
     from bentoml.server.app import create_app
     from bentoml.server.waitress_server import ConnectionDeadlines, WaitressServer
 
-    app = create_app(service, config)
+    app = create_app(service, config, worker_index)
     channel_map: dict = {}
     server = WaitressServer(
         app, sock, channel_map, app.request_ids,

@@ -96,6 +96,18 @@ class SlowClients:
                     self.closed += 1
                     sock.close()
 
+    def closed_by_server(self):
+        """How many of the connections the server has closed (EOF or reset), looked at now."""
+        closed = self.closed
+        for sock in self.socks:
+            try:
+                closed += sock.recv(1) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed += 1
+        return closed
+
     def close(self):
         self.stop.set()
         self.thread.join(5)
@@ -132,11 +144,14 @@ def main():
     ap.add_argument("--servers", default="dev,workers2", help="dev (bentoml serve) and/or workers2")
     ap.add_argument("--ours-venv", default=os.environ.get("BENCH_OURS_VENV", os.path.join(ROOT, ".venv")))
     ap.add_argument("--base-venv", default=os.environ.get("BENCH_BASE_VENV"))
+    ap.add_argument("--base-only", action="store_true", help="measure only --base-venv's kernel")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # our own slow clients need descriptors too
     run_dir = tempfile.mkdtemp(prefix="slow-clients-")
     kernels = [("ours", args.ours_venv)] + ([("base", args.base_venv)] if args.base_venv else [])
+    if args.base_only:
+        kernels = kernels[1:]
     rows = []
     for kernel, venv in kernels:
         bundle = save_bundle(venv, os.path.join(run_dir, kernel))
@@ -150,7 +165,7 @@ def main():
                 latencies, unanswered = measure(port, args.requests, args.timeout)
                 rows.append((kernel, name, percentile(idle, 0.99), len(latencies), unanswered,
                              percentile(latencies, 0.5), percentile(latencies, 0.99),
-                             max(latencies) if latencies else float("nan"), slow.refused, slow.closed))
+                             max(latencies) if latencies else float("nan"), slow.refused, slow.closed_by_server()))
                 slow.close()
             finally:
                 os.killpg(proc.pid, 15)

@@ -51,8 +51,8 @@ BENTO_BODY = json.dumps([ROW])        # ours, BentoML 0.8.6, Flask baselines
 ALL_SERVERS = ["ours-nb", "ours-mb1", "ours-mb2", "flask", "constant", "mlserver", "bentoml086"]
 # Not in the default set: `bentoml serve` (development server), and 2 workers without
 # CPU affinity (the A/B of `--cpu-affinity`).
-OPTIONAL_SERVERS = ["ours-dev", "ours-mb2-noaff"]
-OURS_VARIANTS = ["nb", "mb1", "mb2", "dev", "mb2-noaff"]
+OPTIONAL_SERVERS = ["ours-dev", "ours-mb2-noaff", "ours-mb2-nolog"]
+OURS_VARIANTS = ["nb", "mb1", "mb2", "dev", "mb2-noaff", "mb2-nolog"]
 #: With --base-venv: the same variants run from the other kernel.
 BASE_SERVERS = ["base-" + v for v in OURS_VARIANTS]
 MODELS = ["rf", "svc"]
@@ -181,11 +181,13 @@ class Server:
             if variant == "dev":
                 self.cmd = [bentoml, "serve", bundle, "--port", str(self.port)]
             else:
-                workers = {"nb": "1", "mb1": "1", "mb2": "2", "mb2-noaff": "2"}[variant]
+                workers = {"nb": "1", "mb1": "1", "mb2": "2", "mb2-noaff": "2", "mb2-nolog": "2"}[variant]
                 self.cmd = [bentoml, "serve-gunicorn", bundle, "--workers", workers,
                             "--port", str(self.port)]
                 if variant == "mb2-noaff":
                     self.cmd.append("--no-cpu-affinity")
+                if variant == "mb2-nolog":
+                    self.cmd.append("--no-access-log")
                 if variant != "nb":
                     self.cmd.insert(3, "--enable-microbatch")
         elif name == "flask":

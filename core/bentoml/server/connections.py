@@ -124,16 +124,10 @@ class Connection(HTTPChannel):
         self.discarding = True
 
     # -- reading ---------------------------------------------------------------------------
-    def readable(self) -> bool:
-        return True if self.lingering else super().readable()
-
-    def writable(self) -> bool:
-        return False if self.lingering else super().writable()
-
-    def handle_read(self) -> None:
-        if not self.lingering:
-            super().handle_read()
-            return
+    # waitress's loop asks every connection readable() and writable() on every pass: those
+    # stay waitress's own methods until the connection lingers (see handle_close), when
+    # instance attributes replace them, so the common case pays nothing for lingering.
+    def _discard_input(self) -> None:
         try:
             data = self.socket.recv(65536)
         except OSError:
@@ -154,10 +148,6 @@ class Connection(HTTPChannel):
         self.answered += 1
 
     # -- closing ---------------------------------------------------------------------------
-    def handle_write(self) -> None:
-        if not self.lingering:
-            super().handle_write()
-
     def handle_close(self) -> None:
         """Linger when we close after an answer (``will_close``, connected); close at once
         when the client is gone or the socket failed."""
@@ -171,8 +161,23 @@ class Connection(HTTPChannel):
             return
         self.will_close = False
         self.lingering_until = time.monotonic() + self.server.linger_time
+        self.readable, self.writable = _always, _never  # type: ignore[method-assign]
+        self.handle_read = self._discard_input  # type: ignore[method-assign]
+        self.handle_write = _nothing  # type: ignore[method-assign]
 
     def close_now(self) -> None:
         """Close the socket now, lingering or not."""
         self.lingering_until = None
         super().handle_close()
+
+
+def _always() -> bool:
+    return True
+
+
+def _never() -> bool:
+    return False
+
+
+def _nothing() -> None:
+    pass

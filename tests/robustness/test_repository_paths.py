@@ -89,9 +89,15 @@ def test_retrieve_of_a_large_bundle_shows_progress_on_a_terminal_only(bentoml_ho
     assert piped.returncode == 0 and piped.stdout.strip() == str(tmp_path / "piped")
     assert "Copying" not in piped.stderr and "%" not in piped.stderr
 
+    drawn = _on_a_terminal(iris_src, "retrieve", _tag(stored), "--target-dir", str(tmp_path / "tty"))
+    assert f"Copying {_tag(stored)}" in drawn and "100%" in drawn
+    assert _on_a_terminal(iris_src, "retrieve", "-q", _tag(stored), "--target-dir", str(tmp_path / "quiet")) == ""
+
+
+def _on_a_terminal(iris_src, *args):
+    """Run ``bentoml ARGS`` with stderr on a pseudo-terminal; what it drew there."""
     master, slave = pty.openpty()
-    bentoml_script = pathlib.Path(sys.executable).with_name("bentoml")
-    proc = subprocess.Popen([str(bentoml_script), "retrieve", _tag(stored), "--target-dir", str(tmp_path / "tty")],
+    proc = subprocess.Popen([str(pathlib.Path(sys.executable).with_name("bentoml")), *args],
                             stdout=subprocess.PIPE, stderr=slave, text=True,
                             env={**os.environ, "PYTHONPATH": str(iris_src)})
     os.close(slave)
@@ -105,9 +111,9 @@ def test_retrieve_of_a_large_bundle_shows_progress_on_a_terminal_only(bentoml_ho
             break
         drawn += chunk
     os.close(master)
-    assert proc.wait(timeout=120) == 0
-    assert proc.stdout.read().strip() == str(tmp_path / "tty")
-    assert f"Copying {_tag(stored)}" in drawn.decode() and "100%" in drawn.decode()
+    assert proc.wait(timeout=120) == 0, drawn
+    assert proc.stdout.read().strip() == args[-1]
+    return drawn.decode()
 
 
 # -- delete ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Tuple
 
 import click
 
+from bentoml.adapters.cli_input import check_input_text
 from bentoml.cli.common import bundle_path, common_options
 from bentoml.exceptions import InvalidArgument
 
@@ -71,7 +72,9 @@ input_file_option = click.option(
 def run(bento: str, api_name: str, input_value: Optional[str], input_files: Tuple[str, ...]) -> None:
     """Run an API of a bundle once on --input or --input-file and print the result."""
     check_one_input(input_value, input_files)
-    files = [parse_input_file(v) for v in input_files]  # before loading the bundle: fail fast
+    if input_value is not None:  # before loading the bundle: fail fast
+        check_input_text(input_value)
+    files = [parse_input_file(v) for v in input_files]
     run_api(bundle_path(bento), api_name, input_value, files)
 
 

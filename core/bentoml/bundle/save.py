@@ -164,7 +164,7 @@ def write_bundle(service: "BentoService", path: str, version: str) -> BundleLoca
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("saved %s:%s to %s", service.name, version, path)
+    logger.debug("saved %s:%s to %s", service.name, version, path)
     return BundleLocation.of(path, config)
 
 

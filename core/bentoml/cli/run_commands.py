@@ -82,11 +82,14 @@ def run(bento: str, api_name: str, input_value: Optional[str], input_files: Tupl
 @click.argument("bento")
 @common_options
 def open_api_spec(bento: str) -> None:
-    """Print the OpenAPI 3 document of a bundle's API server."""
+    """Print the OpenAPI 3 document of a bundle's API server (its models are not loaded)."""
     from bentoml.bundle.load import load_from_dir
     from bentoml.openapi import openapi_spec
 
-    click.echo(json.dumps(openapi_spec(load_from_dir(bundle_path(bento))), indent=2))
+    # The document needs the APIs and the recorded input schemas only: reading
+    # gigabytes of weights for it would make the command as slow as a server start.
+    service = load_from_dir(bundle_path(bento), artifact_filter=lambda _artifact: False)
+    click.echo(json.dumps(openapi_spec(service), indent=2))
 
 
 COMMANDS = [run, open_api_spec]

@@ -92,7 +92,7 @@ class LocalRepository(Repository):
             local = self.storage.local_path(uri) or self._keep_in_cache(staged, name, version)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        logger.info("saved %s:%s to %s", name, version, uri)
+        logger.debug("saved %s:%s to %s", name, version, uri)
         return local
 
     def _tmp_dir(self) -> str:

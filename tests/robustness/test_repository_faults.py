@@ -23,6 +23,7 @@ import bentoml.repository
 from bentoml.exceptions import RepositoryError
 from bentoml.repository import get_repository
 from bentoml.repository.local_repository import LocalRepository
+from bentoml.repository.metadata import MetadataStore
 from bentoml.testing.services import PLAIN_SERVICES, service_module
 
 PLAIN_MODULE = "faults_plain_services"
@@ -170,6 +171,8 @@ def test_a_read_only_home_is_read_in_place(read_only_home, iris_service, cli, cl
         server.stop()
 
     assert get_repository().metadata.access == "immutable"  # a read-only file system: no -shm to make
+    with pytest.raises(RepositoryError, match=r"SQLite needs to create .*storage\.db-shm"):
+        MetadataStore(f"sqlite:///{home / 'storage.db'}", access="ro")  # as where only permissions forbid it
     with pytest.raises(RepositoryError) as err:
         iris_service.save()
     assert str(err.value) == f"cannot save: BENTOML_HOME={home} is read-only"

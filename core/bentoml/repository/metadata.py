@@ -176,6 +176,12 @@ class MetadataStore:
                 self.path is not None and isinstance(orig, sqlite3.OperationalError) and is_disk_full(self.path))
             if full:
                 raise RepositoryError(disk_full_message(self.path or self.url)) from None
+            if self.access == "ro" and code == sqlite3.SQLITE_CANTOPEN:
+                directory = os.path.dirname(self.path or "")
+                raise RepositoryError(
+                    f"cannot read {self.path} read-only: SQLite needs to create {self.path}-shm, and "
+                    f"{directory} is {unwritable_reason(directory) or 'not writable'}; make it writable, "
+                    "or mount it read-only") from None
             if doing == "open":
                 raise RepositoryError(
                     f"cannot open the metadata database {self.url}: {orig}. If it was written by "

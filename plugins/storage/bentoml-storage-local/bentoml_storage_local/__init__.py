@@ -1,29 +1,28 @@
 """The local file system storage backend (scheme ``file``), through fsspec.
 
 The repository under ``$BENTOML_HOME/repository`` uses it by default.  A
-bundle is copied into ``<base>/.staging/<uuid>`` first and renamed to
+bundle is copied into ``<base>/.staging/<random>/bundle`` first and renamed to
 ``<base>/<name>/<version>`` in one step, so a crash mid-copy never leaves a
-half-written bundle where the repository looks.
+half-written bundle where the repository looks.  The staging directory is
+owned by the copying process (:mod:`bentoml.repository.workdirs`): the next
+save removes a killed save's copy at once, and never a live one's.
 """
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import time
-import uuid
 from typing import Optional
 from urllib.parse import urlparse
 
 from bentoml.exceptions import RepositoryError
 from bentoml.hookspecs import hookimpl
+from bentoml.repository.fs_state import unwritable_reason
 from bentoml.repository.storage import StorageBackend
+from bentoml.repository.workdirs import owned_workdir, remove_abandoned
 
 __all__ = ["LocalStorage"]
 
 _STAGING = ".staging"
-# A copy into staging takes seconds; one untouched this long belongs to a killed save.
-_STALE_STAGING_SECONDS = 3600.0
 
 
 def _fs():
@@ -77,22 +76,11 @@ class LocalStorage(StorageBackend):
             os.makedirs(self.base_url, exist_ok=True)
         except OSError as exc:
             raise RepositoryError(f"cannot create the repository directory {self.base_url}: {exc.strerror}") from None
-        if not os.access(self.base_url, os.W_OK | os.X_OK):
+        reason = unwritable_reason(self.base_url)
+        if reason is not None:
             raise RepositoryError(
-                f"the repository directory {self.base_url} is not writable by this user; "
+                f"the repository directory {self.base_url} is {reason}; "
                 "fix its permissions or point $BENTOML_HOME elsewhere")
-
-    def _remove_stale_staging(self, max_age: float = _STALE_STAGING_SECONDS) -> None:
-        """Remove staging copies left by saves killed mid-copy (live copies are younger)."""
-        root = os.path.join(self.base_url, _STAGING)
-        now = time.time()
-        for entry in os.listdir(root) if os.path.isdir(root) else []:
-            path = os.path.join(root, entry)
-            try:
-                if now - os.stat(path).st_mtime > max_age:
-                    shutil.rmtree(path, ignore_errors=True)
-            except FileNotFoundError:
-                pass
 
     def put_dir(self, local_dir: str, name: str, version: str) -> str:
         if not os.path.isdir(local_dir):
@@ -101,19 +89,18 @@ class LocalStorage(StorageBackend):
         if os.path.exists(target):
             raise RepositoryError(f"{name}:{version} is already stored at {target}; versions are never overwritten")
         self.check_writable()
-        self._remove_stale_staging()
-        staging = os.path.join(self.base_url, _STAGING, uuid.uuid4().hex)
+        root = os.path.join(self.base_url, _STAGING)
+        remove_abandoned(root)  # copies of saves killed mid-copy
         try:
-            _copy_tree(_fs(), os.path.abspath(local_dir), staging)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            # rename is atomic within one file system and fails if target exists and is non-empty;
-            # the exists() check above covers the empty-directory case.
-            os.rename(staging, target)
+            with owned_workdir(root, "") as workdir:
+                staging = os.path.join(workdir, "bundle")
+                _copy_tree(_fs(), os.path.abspath(local_dir), staging)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                # rename is atomic within one file system and fails if target exists and is non-empty;
+                # the exists() check above covers the empty-directory case.
+                os.rename(staging, target)
         except OSError as exc:
             raise RepositoryError(f"could not store {name}:{version} in {self.base_url}: {exc}") from None
-        finally:
-            if os.path.exists(staging):
-                shutil.rmtree(staging, ignore_errors=True)
         return target
 
     def get_dir(self, uri: str, target_dir: str) -> None:

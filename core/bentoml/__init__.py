@@ -2,8 +2,11 @@
 
 Public API only; integrations come from plugins (see :mod:`bentoml.hookspecs`).
 """
+from bentoml import log_defaults as _log_defaults
 from bentoml._version import __version__
 from bentoml.service import BentoService, api, artifacts, env
+
+_log_defaults.install()
 
 
 def load(bento: str) -> "BentoService":

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bentoml.adapters import cli_files_request
+from bentoml.adapters.cli_input import looks_like_path
 from bentoml.cli.run_commands import parse_input_file
 from bentoml.exceptions import InvalidArgument
 from bentoml.multipart import parse_multipart
@@ -92,6 +93,9 @@ def runs(files, tmp_path_factory):
         "input_still_works": (bundle, "echo", "--input", str(d / "notes.txt")),
         "missing": (bundle, "echo", "--input-file", f"imageX={d / 'nope.png'}"),
         "missing_bundle_not_loaded": (str(d / "no-such-bundle"), "echo", "--input-file", str(d / "nope.png")),
+        "input_missing": (bundle, "echo", "--input", "./iris_test_data.csv"),
+        "input_missing_bundle_not_loaded": (str(d / "no-such-bundle"), "echo", "--input", str(d / "nope.csv")),
+        "input_directory": (bundle, "echo", "--input", str(d) + "/"),
         "both": (bundle, "echo", "--input", "1", "--input-file", str(d / "photo.png")),
         "neither": (bundle, "echo"),
     }
@@ -137,6 +141,30 @@ def test_a_missing_file_is_one_line_on_stderr(runs, name):
     assert proc.returncode == 1 and proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("Error: --input-file") and "no such file" in line and "nope.png" in line
+
+
+@pytest.mark.parametrize("name, path", [("input_missing", "./iris_test_data.csv"),
+                                        ("input_missing_bundle_not_loaded", "nope.csv")])
+def test_input_naming_a_missing_file_says_file_not_found(runs, name, path):
+    proc = runs[name]
+    assert proc.returncode == 1 and proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("Error: file not found: ") and line.endswith(path), line
+
+
+def test_input_naming_a_directory_says_so(runs):
+    proc = runs["input_directory"]
+    assert proc.returncode == 1 and "is a directory, not a file" in proc.stderr
+
+
+@pytest.mark.parametrize("text, is_path", [
+    ("./iris.csv", True), ("../data/x", True), ("/tmp/nope", True), ("~/x.json", True),
+    ("iris_test_data.csv", True), ("data/cat.png", True),
+    ("[[5.1, 3.5, 1.4, 0.2]]", False), ('{"a": 1}', False), ('"a string"', False), ("42", False),
+    ("hello world.txt is my file", False), ("a,b\n1,2", False), ("[[1, 2", False),
+])
+def test_looks_like_path(text, is_path):
+    assert looks_like_path(text) is is_path
 
 
 @pytest.mark.parametrize("name", ["both", "neither"])

@@ -97,8 +97,10 @@ def test_storage_db_written_by_another_program(bentoml_home, iris_service, cli, 
     before = db.read_bytes()
     listing = sorted(os.listdir(bentoml_home))
 
+    started = time.monotonic()
     with pytest.raises(RepositoryError) as err:
         iris_service.save()
+    assert time.monotonic() - started < 2  # at once: no waiting for a schema to appear
     message = str(err.value)
     assert "another program" in message and "bentos" in message and str(db) in message
     clean_failure(cli("list"), "another program")
@@ -232,3 +234,83 @@ def test_a_live_save_is_never_cleaned_up(bentoml_home, iris_src, iris_service):
     assert survived, stderr
     assert pending == 1, stderr
     assert [r.version for r in get_repository().list()] == [iris_service.version]
+
+
+# A save that stalls once its bundle is copied into <repository>/.staging, before the rename.
+STALL_IN_STAGING = """
+import bentoml_storage_local
+_copy_tree = bentoml_storage_local._copy_tree
+def _copy_then_stall(fs, src, dst):
+    _copy_tree(fs, src, dst)
+    print("STALLED", dst, flush=True)
+    time.sleep(600)
+bentoml_storage_local._copy_tree = _copy_then_stall
+"""
+
+# A save that stalls once its bundle is registered, before it removes its tmp/save-* copy.
+STALL_AFTER_READY = """
+from bentoml.repository.metadata import MetadataStore
+_mark_ready = MetadataStore.mark_ready
+def _mark_ready_then_stall(self, *args):
+    _mark_ready(self, *args)
+    print("STALLED", flush=True)
+    time.sleep(600)
+MetadataStore.mark_ready = _mark_ready_then_stall
+"""
+
+
+def _working_copies(home):
+    return {os.path.join(d, e) for d in (home / "tmp", home / "repository" / ".staging")
+            if d.is_dir() for e in os.listdir(d)}
+
+
+def _age(path, seconds):
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_copies_of_a_killed_save_go_and_a_live_saves_stay(bentoml_home, iris_src, iris_service):
+    killed = _saver(iris_src, before_save=STALL_IN_STAGING)
+    live = None
+    try:
+        _wait_for(killed, "STALLED")
+        killed_copies = _working_copies(bentoml_home)
+        assert len(killed_copies) == 2  # tmp/save-*, .staging/*
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+
+        live = _saver(iris_src, before_save=STALL_IN_STAGING)
+        _wait_for(live, "STALLED")
+        live_copies = _working_copies(bentoml_home) - killed_copies
+        assert len(live_copies) == 2
+        for copy in live_copies:  # old, yet alive: its owner holds the lock, age decides nothing
+            _age(copy, 2 * 3600)
+
+        iris_service.save()
+        left = _working_copies(bentoml_home)
+    finally:
+        for proc in (killed, live):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+    assert left == live_copies, (left, killed_copies, live_copies)
+    assert [r.version for r in get_repository().list()] == [iris_service.version]
+
+
+def test_a_save_killed_after_it_registered_leaves_no_copy(bentoml_home, iris_src, iris_service):
+    proc = _saver(iris_src, before_save=STALL_AFTER_READY)
+    try:
+        _wait_for(proc, "STALLED")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    [killed] = get_repository().list()  # registered: a bundle, not an interrupted save
+    [leftover] = _working_copies(bentoml_home)
+    assert os.path.basename(leftover).startswith(f"save-IrisClassifier-{killed.version}-")
+
+    iris_service.save()
+    assert _working_copies(bentoml_home) == set()
+    assert [r.version for r in get_repository().list()] == [iris_service.version, killed.version]
+    assert os.path.isfile(os.path.join(get_repository().local_path(killed.tag), "bentoml.yml"))

@@ -12,6 +12,7 @@ module (``module: this``) or a file elsewhere is refused, never imported.
 from __future__ import annotations
 
 import contextlib
+import glob
 import importlib
 import os
 import sys
@@ -22,8 +23,9 @@ import importlib_metadata
 
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.bundle.config import BundleConfig
-from bentoml.bundle.layout import BundleLocation
+from bentoml.bundle.layout import WHEELS_DIR, BundleLocation
 from bentoml.exceptions import BundleError, MissingPlugin
+from bentoml.plugins.install_hints import plugin_install_command
 from bentoml.service import BentoService
 
 _import_lock = threading.Lock()
@@ -45,7 +47,15 @@ def _check_providers(config: BundleConfig, where: str) -> None:
         except importlib_metadata.PackageNotFoundError:
             raise MissingPlugin(
                 f"bundle {where} needs the plugin distribution {dist!r} for {', '.join(users)}; "
-                f"install {dist} (the bundle carries it: pip install {where}/wheels/*.whl)", dist) from None
+                f"{_install_hint(dist, where)}", dist) from None
+
+
+def _install_hint(dist: str, where: str) -> str:
+    """Install the plugin from the wheel the bundle carries, else from a clone."""
+    wheels = glob.glob(os.path.join(where, WHEELS_DIR, dist.replace("-", "_") + "-*.whl"))
+    if wheels:
+        return f"install it from the bundle's own wheel: pip install {sorted(wheels)[-1]}"
+    return plugin_install_command(dist)
 
 
 def _service_module_file(path: str, src_dir: str, module: str) -> str:

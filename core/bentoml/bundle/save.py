@@ -183,7 +183,7 @@ def write_bundle(service: "BentoService", path: str, version: str) -> BundleLoca
         if created and os.path.isdir(path) and not os.listdir(path):
             os.rmdir(path)
         raise
-    logger.info("saved %s:%s to %s", service.name, version, path)
+    logger.debug("saved %s:%s to %s", service.name, version, path)
     return BundleLocation.of(path, config)
 
 

@@ -8,6 +8,7 @@ import packages' files plus the distribution's own metadata and entry points.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from typing import List
@@ -58,7 +59,8 @@ def build_wheel(distribution: str, out_dir: str) -> str:
     filename = f"{name}-{version}-py3-none-any.whl"
     info = f"{name}-{version}.dist-info"
     os.makedirs(out_dir, exist_ok=True)
-    with WheelFile(os.path.join(out_dir, filename), "w") as wf:
+    wf = WheelFile(os.path.join(out_dir, filename), "w")
+    try:
         for top in _top_level_packages(dist):
             for src, arcname in _package_files(top):
                 wf.write(src, arcname)
@@ -68,4 +70,12 @@ def build_wheel(distribution: str, out_dir: str) -> str:
             text = dist.read_text(extra)
             if text:
                 wf.writestr(f"{info}/{extra}", text)
+        wf.close()
+    finally:
+        # After a failed write (a full disk) close() fails too, writing RECORD, and would
+        # leave the file open: the deleted wheel would hold its disk space until exit.
+        fp, wf.fp = wf.fp, None
+        if fp is not None:
+            with contextlib.suppress(OSError):  # flushing fails the same way; the first error tells
+                fp.close()
     return filename

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Sequence
 
 import click
 import yaml
 
+from bentoml import log_defaults
 from bentoml.exceptions import BentoMLException
 
 logger = logging.getLogger("bentoml")
@@ -55,6 +58,7 @@ def show_tracebacks() -> None:
 
 
 def configure_logging(level: int) -> None:
+    log_defaults.uninstall()
     root = logging.getLogger("bentoml")
     if not any(getattr(h, "_bentoml_cli", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
@@ -66,9 +70,25 @@ def configure_logging(level: int) -> None:
     root.setLevel(level)
 
 
+#: Python loggers of frameworks that set their own level (TensorFlow's absl, H2O's client).
+FRAMEWORK_LOGGERS = ("tensorflow", "absl", "h2o", "py4j", "xgboost")
+
+
+def quiet_frameworks() -> None:
+    """Hide what frameworks warn about: Python warnings (also in processes started
+    from here), framework loggers and TensorFlow's native log lines below ERROR."""
+    warnings.simplefilter("ignore")
+    os.environ["PYTHONWARNINGS"] = "ignore"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger().setLevel(logging.ERROR)
+    for name in FRAMEWORK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def _set_quiet(ctx: click.Context, _param: Any, value: bool) -> None:
     if value:
         configure_logging(logging.ERROR)
+        quiet_frameworks()
 
 
 def _set_verbose(ctx: click.Context, _param: Any, value: bool) -> None:
@@ -82,7 +102,8 @@ def common_options(func: Callable) -> Callable:
     func = click.option("--verbose", "--debug", is_flag=True, expose_value=False, is_eager=True,
                         callback=_set_verbose, help="Show debug logs when running the command")(func)
     return click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True,
-                        callback=_set_quiet, help="Hide all warnings and info logs")(func)
+                        callback=_set_quiet,
+                        help="Hide info logs and warnings, the frameworks' warnings included")(func)
 
 
 class BentoMLGroup(click.Group):

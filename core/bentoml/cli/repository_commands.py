@@ -91,11 +91,19 @@ def list_command(output: str, limit: int, order_by: str, ascending: bool) -> Non
 @click.option("-o", "--output", type=OUTPUT_FORMATS, default=None,
               help="NAME: table (default); NAME:VERSION: json (default)")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many versions")
+@click.option("--print-location", is_flag=True,
+              help="Print only the bundle's local directory (NAME means its latest version), "
+                   "e.g. for `pip install \"$(bentoml get NAME --print-location -q)\"`")
 @common_options
-def get(bento: str, output: str, limit: int) -> None:
+def get(bento: str, output: str, limit: int, print_location: bool) -> None:
     """Show a bundle (NAME:VERSION, NAME:latest) or the versions of NAME."""
     name, version = parse_tag(bento)
     repo = get_repository()
+    if print_location:
+        if output is not None or limit is not None:
+            raise click.UsageError("--print-location takes no --output or --limit")
+        click.echo(repo.local_path(bento))
+        return
     if version is None:
         records = repo.list(name=name, limit=limit)
         if not records:

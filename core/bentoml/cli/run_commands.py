@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Tuple
 
 import click
 
+from bentoml.adapters.cli_input import check_input_text
 from bentoml.cli.common import bundle_path, common_options
 from bentoml.exceptions import InvalidArgument
 
@@ -71,7 +72,9 @@ input_file_option = click.option(
 def run(bento: str, api_name: str, input_value: Optional[str], input_files: Tuple[str, ...]) -> None:
     """Run an API of a bundle once on --input or --input-file and print the result."""
     check_one_input(input_value, input_files)
-    files = [parse_input_file(v) for v in input_files]  # before loading the bundle: fail fast
+    if input_value is not None:  # before loading the bundle: fail fast
+        check_input_text(input_value)
+    files = [parse_input_file(v) for v in input_files]
     run_api(bundle_path(bento), api_name, input_value, files)
 
 
@@ -79,11 +82,14 @@ def run(bento: str, api_name: str, input_value: Optional[str], input_files: Tupl
 @click.argument("bento")
 @common_options
 def open_api_spec(bento: str) -> None:
-    """Print the OpenAPI 3 document of a bundle's API server."""
+    """Print the OpenAPI 3 document of a bundle's API server (its models are not loaded)."""
     from bentoml.bundle.load import load_from_dir
     from bentoml.openapi import openapi_spec
 
-    click.echo(json.dumps(openapi_spec(load_from_dir(bundle_path(bento))), indent=2))
+    # The document needs the APIs and the recorded input schemas only: reading
+    # gigabytes of weights for it would make the command as slow as a server start.
+    service = load_from_dir(bundle_path(bento), artifact_filter=lambda _artifact: False)
+    click.echo(json.dumps(openapi_spec(service), indent=2))
 
 
 COMMANDS = [run, open_api_spec]

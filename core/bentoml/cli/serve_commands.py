@@ -17,10 +17,12 @@ from bentoml.server.config import SERVER_OPTIONS, ServerOption
 
 
 def _click_type(option: ServerOption):
+    bounded = option.minimum is not None or option.maximum is not None
     if option.kind is int:
-        return click.IntRange(min=option.minimum, min_open=option.min_open) if option.minimum is not None else int
+        return click.IntRange(min=option.minimum, max=option.maximum, min_open=option.min_open) if bounded else int
     if option.kind is float:
-        return click.FloatRange(min=option.minimum, min_open=option.min_open) if option.minimum is not None else float
+        return (click.FloatRange(min=option.minimum, max=option.maximum, min_open=option.min_open)
+                if bounded else float)
     return None  # str, or a boolean flag pair
 
 

@@ -11,8 +11,7 @@ import importlib.util
 import sys
 from typing import Iterable, List
 
-import importlib_metadata
-
+from bentoml.plugins.install_hints import framework_install_hint
 from bentoml.plugins.records import Registration
 
 
@@ -34,14 +33,7 @@ def missing_modules(registrations: Iterable[Registration]) -> List[str]:
 
 
 def framework_missing_message(dist: str, missing: List[str]) -> str:
-    """Why ``dist`` was skipped, naming its extras that would install what is missing."""
+    """Why ``dist`` was skipped, naming the index distributions its extras would install."""
     modules = ", ".join(repr(m) for m in missing)
-    hint = f"install the distribution that provides {modules}"
-    try:
-        extras = [e for e in importlib_metadata.metadata(dist).get_all("Provides-Extra") or []
-                  if e not in ("test", "tests", "dev", "docs")]
-    except importlib_metadata.PackageNotFoundError:
-        extras = []
-    if extras:
-        hint += " (e.g. " + " or ".join(f"pip install '{dist}[{e}]'" for e in extras) + ")"
+    hint = framework_install_hint(dist) or f"install the distribution that provides {modules}"
     return f"needs the module{'s' if len(missing) > 1 else ''} {modules}, which is not installed; {hint}"

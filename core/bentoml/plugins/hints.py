@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Optional
 
 from bentoml.exceptions import MissingPlugin, PluginConflict
+from bentoml.plugins.install_hints import plugin_install_command
 from bentoml.plugins.records import PluginFailure, Registration
 
 #: Which distribution provides a well-known name, for the "install X" hint
@@ -62,7 +63,7 @@ def missing(kind: str, name: str, skipped: Optional[PluginFailure], failures: It
     if dist:
         return MissingPlugin(
             f"{label} {name!r} is provided by the plugin distribution {dist!r}, "
-            f"which is not installed (or was disabled); install {dist}", dist)
+            f"which is not installed (or was disabled); {plugin_install_command(dist)}", dist)
     return MissingPlugin(f"no plugin registers the {label} {name!r} (registered: {', '.join(registered) or 'none'})")
 
 

@@ -8,15 +8,18 @@ SQLAlchemy URL; any storage backend's URL).
 The invariant: a bundle is visible only after its metadata commits.  A save
 reserves ``NAME:VERSION`` as a pending row, stores the files, then marks the row
 ready; a save killed midway leaves a pending row that the next save cleans up,
-together with its files.
+together with its files and its working directories (``tmp/save-*``, owned by
+a lock its process holds: :mod:`bentoml.repository.workdirs`).
+
+A read-only home (a container image, a read-only volume) is read in place:
+listing, getting, running and serving work; saving and deleting say it is
+read-only.  Reading never writes to the home.
 """
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import shutil
-import tempfile
 from typing import TYPE_CHECKING, List, Optional
 
 from bentoml.bundle.checks import check_saveable
@@ -24,11 +27,13 @@ from bentoml.bundle.config import BundleConfig
 from bentoml.bundle.naming import new_version, validate_name
 from bentoml.bundle.save import write_bundle
 from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, RepositoryError
+from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritable_reason
 from bentoml.repository.interface import ORDER_BY, Repository
 from bentoml.repository.metadata import MetadataStore
 from bentoml.repository.record import BundleRecord
 from bentoml.repository.storage import StorageBackend, get_storage, url_scheme
 from bentoml.repository.tags import LATEST, parse_tag
+from bentoml.repository.workdirs import owned_workdir, remove_abandoned
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
@@ -42,9 +47,7 @@ class LocalRepository(Repository):
     def __init__(self, home: str, db_url: Optional[str] = None, base_url: Optional[str] = None):
         self.home = home
         try:
-            os.makedirs(home, exist_ok=True)
-            if not os.access(home, os.W_OK):
-                raise PermissionError(f"{home} is not writable")
+            os.makedirs(home, exist_ok=True)  # an existing home may be read-only: reads work there
         except OSError as exc:
             raise RepositoryError(
                 f"cannot use BENTOML_HOME={home}: {exc.strerror or exc}. "
@@ -68,6 +71,7 @@ class LocalRepository(Repository):
         explicit = version is not None
         version = check_saveable(service, version)
         name = service.name
+        self._require_writable("save")
         self.storage.check_writable()
         self.cleanup_interrupted()
         while not self.metadata.insert_pending(name, version, self.storage.uri_for(name, version),
@@ -76,29 +80,39 @@ class LocalRepository(Repository):
                 raise RepositoryError(f"{name}:{version} already exists in the repository")
             version = new_version()
         uri = None
-        # Named after the reservation, so cleanup_interrupted finds it if this process dies.
-        tmp = tempfile.mkdtemp(prefix=f"save-{name}-{version}-", dir=self._tmp_dir())
+        with owned_workdir(self._tmp_dir(), f"save-{name}-{version}-") as tmp:
+            try:
+                staged = write_bundle(service, os.path.join(tmp, "bundle"), version).path
+                config = BundleConfig.load(staged)
+                uri = self.storage.put_dir(staged, name, version)
+                self.metadata.mark_ready(name, version, uri, config.to_dict())
+            except BaseException as exc:
+                shutil.rmtree(tmp, ignore_errors=True)  # first: on a full disk, undoing needs the room
+                self._undo_save(name, version, uri)
+                if is_no_space(exc):
+                    raise RepositoryError(f"cannot save {name}:{version}: "
+                                          f"{disk_full_message(self._tmp_dir())}") from None
+                raise
+            local = self.storage.local_path(uri) or self._keep_in_cache(staged, name, version)
+        logger.debug("saved %s:%s to %s", name, version, uri)
+        return local
+
+    def _undo_save(self, name: str, version: str, uri: Optional[str]) -> None:
+        """Forget a failed save; what cannot be undone now the next save does (its pid is gone)."""
         try:
-            staged = write_bundle(service, os.path.join(tmp, "bundle"), version).path
-            config = BundleConfig.load(staged)
-            uri = self.storage.put_dir(staged, name, version)
-            self.metadata.mark_ready(name, version, uri, config.to_dict())
-        except BaseException:
             self.metadata.delete(name, version)
             if uri is not None:
                 self.storage.delete(uri)
-            raise
-        else:
-            local = self.storage.local_path(uri) or self._keep_in_cache(staged, name, version)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        logger.info("saved %s:%s to %s", name, version, uri)
-        return local
+        except BentoMLException as exc:
+            logger.warning("could not undo the failed save of %s:%s: %s", name, version, exc)
+
+    def _require_writable(self, doing: str) -> None:
+        reason = unwritable_reason(self.home)
+        if reason is not None:
+            raise RepositoryError(f"cannot {doing}: BENTOML_HOME={self.home} is {reason}")
 
     def _tmp_dir(self) -> str:
-        path = os.path.join(self.home, "tmp")
-        os.makedirs(path, exist_ok=True)
-        return path
+        return os.path.join(self.home, "tmp")
 
     def _cache_dir(self, name: str, version: str) -> str:
         return os.path.join(self.home, "cache", name, version)
@@ -112,7 +126,8 @@ class LocalRepository(Repository):
         return cache
 
     def cleanup_interrupted(self) -> None:
-        """Remove what killed saves left: their pending rows and files."""
+        """Remove what killed saves left: their pending rows, files and working directories."""
+        remove_abandoned(self._tmp_dir())
         for row in self.metadata.stale_pending():
             logger.info("removing interrupted save %s:%s", row["name"], row["version"])
             try:
@@ -121,8 +136,6 @@ class LocalRepository(Repository):
                 logger.warning("could not remove files of %s:%s: %s", row["name"], row["version"], exc)
                 continue
             self.metadata.delete(row["name"], row["version"])
-            for tmp in glob.glob(os.path.join(self.home, "tmp", f"save-{row['name']}-{row['version']}-*")):
-                shutil.rmtree(tmp, ignore_errors=True)
 
     # -- reading -------------------------------------------------------------------
     def get(self, tag: str) -> BundleRecord:
@@ -164,13 +177,11 @@ class LocalRepository(Repository):
             return path
         cache = self._cache_dir(record.name, record.version)
         if not os.path.isdir(cache):
-            partial = tempfile.mkdtemp(prefix="download-", dir=self._tmp_dir())
-            try:
+            self._require_writable(f"fetch {record.tag} into the cache")
+            with owned_workdir(self._tmp_dir(), "download-") as partial:
                 self.storage.get_dir(uri, os.path.join(partial, "bundle"))
                 os.makedirs(os.path.dirname(cache), exist_ok=True)
                 os.rename(os.path.join(partial, "bundle"), cache)
-            finally:
-                shutil.rmtree(partial, ignore_errors=True)
         return cache
 
     def _check_retrieve_target(self, record: BundleRecord, uri: str, target: str) -> None:
@@ -212,6 +223,7 @@ class LocalRepository(Repository):
     def delete(self, tag: str) -> BundleRecord:
         record = self.get(tag)
         uri = self._stored_uri(record)
+        self._require_writable(f"delete {record.tag}")
         self.metadata.delete(record.name, record.version)
         self.storage.delete(uri)
         shutil.rmtree(self._cache_dir(record.name, record.version), ignore_errors=True)

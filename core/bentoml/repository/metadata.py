@@ -8,22 +8,27 @@ save can remove them and their files.  ``seq`` (autoincrement) orders bundles:
 that can tie.
 
 The schema is marked with ``application = bentoml-kernel`` in its own table; a
-database written by another program is refused, not migrated.
+database written by another program is refused, not migrated.  The schema is
+created in one transaction, so a process killed while creating it leaves none.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import socket
-import time
+import sqlite3
+import urllib.parse
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.exceptions import InvalidArgument, RepositoryError
+from bentoml.repository.fs_state import disk_full_message, is_disk_full, is_no_space, unwritable_reason
 from bentoml.repository.record import BundleRecord
 
 APPLICATION = "bentoml-kernel"
@@ -55,7 +60,11 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_connect(dbapi_conn, _record) -> None:
+    # pysqlite opens transactions only before INSERT/UPDATE/DELETE, so CREATE TABLE ran
+    # outside any and a kill could leave half a schema.  SQLAlchemy's documented recipe:
+    # the driver stays in autocommit and _sqlite_begin emits every BEGIN itself.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     # journal_mode=WAL is set once, in _init_schema, only after the database proved to be
     # ours: switching it rewrites the file header of a database written by another program.
@@ -63,93 +72,219 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-class MetadataStore:
-    """Bundle rows in a SQL database (SQLAlchemy Core)."""
+def _sqlite_begin(conn: sa.Connection) -> None:
+    immediate = conn.get_execution_options().get("sqlite_begin_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
-    def __init__(self, url: str):
+
+def sqlite_file(url: str) -> Optional[str]:
+    """The file a plain ``sqlite:///PATH`` URL names (None for other databases,
+    in-memory ones and URLs with driver options)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.query or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    return os.path.abspath(parsed.database)
+
+
+def sqlite_access(path: str) -> str:
+    """How to open the SQLite database ``path``: ``rw``; ``ro`` where it cannot be
+    written; ``immutable`` on a read-only file system, where SQLite cannot create the
+    ``-shm`` file that reading a WAL database read-only needs (and where no one can
+    change the file, so turning off locking is safe)."""
+    directory = os.path.dirname(path)
+    reason = unwritable_reason(directory)
+    if reason is None and (not os.path.exists(path) or os.access(path, os.W_OK)):
+        return "rw"
+    if reason == "read-only" and not os.path.exists(path + "-shm"):
+        return "immutable"
+    return "ro"
+
+
+def _create_schema(conn: sa.Connection) -> None:
+    """The tables that are missing, and the meta rows that mark the database as ours."""
+    _md.create_all(conn)
+    conn.execute(meta_table.delete())
+    conn.execute(meta_table.insert(), [{"key": "application", "value": APPLICATION},
+                                       {"key": "schema_version", "value": SCHEMA_VERSION}])
+
+
+class MetadataStore:
+    """Bundle rows in a SQL database (SQLAlchemy Core).
+
+    A SQLite file that cannot be written (a read-only ``$BENTOML_HOME``) is opened
+    read-only: rows are read, and every write raises
+    :class:`~bentoml.exceptions.RepositoryError`.  ``access`` forces the mode
+    :func:`sqlite_access` would pick.
+    """
+
+    def __init__(self, url: str, access: Optional[str] = None):
         self.url = url
+        self.path = sqlite_file(url)
+        self.access = access or (sqlite_access(self.path) if self.path else "rw")
+        self.writable = self.access == "rw"
         try:
-            self.engine = sa.create_engine(url, future=True)
+            self.engine = self._engine()
+        except RepositoryError:
+            raise
         except Exception as exc:
             raise RepositoryError(f"cannot use the metadata database {url}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._init_schema()
-
-    def _init_schema(self) -> None:
-        deadline = time.monotonic() + 10.0
+            sa.event.listen(self.engine, "connect", _sqlite_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        if self.path is not None and not self.writable and not os.path.exists(self.path):
+            with self.engine.begin() as conn:  # a read-only home with no database: no bundles
+                _create_schema(conn)
         try:
-            while True:
-                tables = set(sa.inspect(self.engine).get_table_names())
-                if tables - set(_md.tables):
-                    raise RepositoryError(
-                        f"the metadata database {self.url} was written by another program "
-                        f"(tables: {', '.join(sorted(tables))}); bentoml will not migrate or change it. "
-                        "Move it away or set BENTOML_HOME to another directory.")
-                if not tables:
-                    try:
-                        _md.create_all(self.engine)
-                        with self.engine.begin() as conn:
-                            conn.execute(meta_table.insert(), [
-                                {"key": "application", "value": APPLICATION},
-                                {"key": "schema_version", "value": SCHEMA_VERSION}])
-                    except (OperationalError, IntegrityError):
-                        pass  # another process created it at the same moment; checked below
-                try:
-                    with self.engine.connect() as conn:
-                        meta = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
-                except OperationalError:  # no such table (yet)
-                    meta = {}
-                # Another process may be creating the schema right now (its tables exist
-                # before its meta rows): wait for it rather than calling it foreign.
-                if meta.get("application") or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-        except DatabaseError as exc:
+            self._init_schema()
+        except BaseException:
+            self.engine.dispose()  # no connection left open on a database this store refused
+            raise
+
+    def _engine(self) -> sa.Engine:
+        if self.writable:
+            return sa.create_engine(self.url)
+        if self.path is None:
+            raise RepositoryError(f"cannot open {self.url} {self.access}: only SQLite files can be")
+        if not os.path.exists(self.path):
+            return sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool,
+                                    connect_args={"check_same_thread": False})
+        wal = self.path + "-wal"
+        if self.access == "immutable" and os.path.exists(wal) and os.path.getsize(wal):
             raise RepositoryError(
-                f"cannot open the metadata database {self.url}: {exc.orig}. If it was written by "
-                "another program, move it away or set BENTOML_HOME to another directory.") from None
-        if meta.get("application") != APPLICATION:
+                f"{self.path}-wal holds changes that SQLite cannot read on a read-only file system "
+                "without its -shm file; open the repository once where it is writable")
+        uri = f"file:{urllib.parse.quote(self.path)}?{'immutable=1' if self.access == 'immutable' else 'mode=ro'}"
+        return sa.create_engine("sqlite://", poolclass=sa.pool.NullPool, creator=functools.partial(
+            sqlite3.connect, uri, uri=True, check_same_thread=False))
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Database errors as one-line RepositoryErrors; a full disk said as such."""
+        try:
+            yield
+        except RepositoryError:
+            raise
+        except (DatabaseError, sqlite3.DatabaseError) as exc:
+            orig = exc.orig if isinstance(exc, DatabaseError) else exc
+            code = getattr(orig, "sqlite_errorcode", None)
+            # SQLite says "disk I/O error" when it cannot grow its -shm file on a full disk
+            full = code == sqlite3.SQLITE_FULL or (
+                self.path is not None and isinstance(orig, sqlite3.OperationalError) and is_disk_full(self.path))
+            if full:
+                raise RepositoryError(disk_full_message(self.path or self.url)) from None
+            if self.access == "ro" and code == sqlite3.SQLITE_CANTOPEN:
+                directory = os.path.dirname(self.path or "")
+                raise RepositoryError(
+                    f"cannot read {self.path} read-only: SQLite needs to create {self.path}-shm, and "
+                    f"{directory} is {unwritable_reason(directory) or 'not writable'}; make it writable, "
+                    "or mount it read-only") from None
+            if doing == "open":
+                raise RepositoryError(
+                    f"cannot open the metadata database {self.url}: {orig}. If it was written by "
+                    "another program, move it away or set BENTOML_HOME to another directory.") from None
+            raise RepositoryError(f"cannot {doing} in the metadata database {self.url}: {orig}") from None
+        except OSError as exc:
+            if is_no_space(exc):
+                raise RepositoryError(disk_full_message(self.path or self.url)) from None
+            raise RepositoryError(f"cannot {doing} in the metadata database {self.url}: {exc}") from None
+
+    def _require_writable(self, doing: str) -> None:
+        if not self.writable:
+            where = os.path.dirname(self.path) if self.path else self.url
+            raise RepositoryError(f"cannot {doing}: the metadata database {self.path or self.url} is opened "
+                                  f"read-only ({where} is {unwritable_reason(where) or 'not writable'})")
+
+    def _schema(self, conn: sa.Connection) -> bool:
+        """Whether the schema is complete; raises for a database that is not ours.
+
+        Tables of ours without the meta rows are a schema an older bentoml was
+        killed while creating (it did not create it in one transaction): not foreign."""
+        tables = set(sa.inspect(conn).get_table_names())
+        if tables - set(_md.tables):
+            raise RepositoryError(
+                f"the metadata database {self.url} was written by another program "
+                f"(tables: {', '.join(sorted(tables))}); bentoml will not migrate or change it. "
+                "Move it away or set BENTOML_HOME to another directory.")
+        meta = {}
+        if meta_table.name in tables:
+            meta = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+        if meta.get("application", APPLICATION) != APPLICATION:
             raise RepositoryError(f"the metadata database {self.url} was written by another "
                                   f"program ({meta.get('application')!r}); refusing to use it")
-        if meta.get("schema_version") != SCHEMA_VERSION:
+        if "application" in meta and meta.get("schema_version") != SCHEMA_VERSION:
             raise RepositoryError(f"the metadata database {self.url} has schema "
                                   f"{meta.get('schema_version')}; this bentoml reads {SCHEMA_VERSION}")
-        if self.engine.dialect.name == "sqlite":  # concurrent readers and one writer
-            try:
-                with self.engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-            except OperationalError:  # busy: a later process switches it; busy_timeout copes meanwhile
-                pass
+        return "application" in meta and tables == set(_md.tables)
+
+    def _init_schema(self) -> None:
+        with self._errors("open"):
+            with self.engine.connect() as conn:  # a look first: a foreign database is never locked
+                complete = self._schema(conn)
+            if not self.writable:
+                if not complete:
+                    raise RepositoryError(
+                        f"the metadata database {self.url} is incomplete and opened read-only "
+                        f"({os.path.dirname(self.path or '') or self.url} cannot be written); "
+                        "open the repository once where it is writable")
+                return  # no schema to create, no journal mode to switch
+            if not complete:
+                # The whole schema in one transaction; IMMEDIATE makes concurrent creators take turns.
+                with self.engine.connect().execution_options(sqlite_begin_immediate=True) as conn:
+                    with conn.begin():
+                        if not self._schema(conn):
+                            _create_schema(conn)
+            if self.engine.dialect.name == "sqlite":
+                self._switch_to_wal()
+
+    def _switch_to_wal(self) -> None:
+        """Concurrent readers and one writer; outside any transaction, as SQLite needs."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            # busy: a later process switches it; busy_timeout copes meanwhile
+        finally:
+            raw.close()
 
     # -- writes ---------------------------------------------------------------
     def insert_pending(self, name: str, version: str, uri: str, uri_type: str) -> bool:
         """Reserve ``name:version``; False when it is taken."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(bundles_table.insert().values(
-                    name=name, version=version, status=PENDING, uri=uri, uri_type=uri_type,
-                    created_at=datetime.now(timezone.utc), owner=_owner(), bundle_config="{}"))
-            return True
-        except IntegrityError:
-            return False
+        self._require_writable(f"save {name}:{version}")
+        with self._errors(f"reserve {name}:{version}"):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(bundles_table.insert().values(
+                        name=name, version=version, status=PENDING, uri=uri, uri_type=uri_type,
+                        created_at=datetime.now(timezone.utc), owner=_owner(), bundle_config="{}"))
+                return True
+            except IntegrityError:
+                return False
 
     def mark_ready(self, name: str, version: str, uri: str, config: Dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        self._require_writable(f"save {name}:{version}")
+        with self._errors(f"register {name}:{version}"), self.engine.begin() as conn:
             conn.execute(bundles_table.update()
                          .where(bundles_table.c.name == name, bundles_table.c.version == version)
                          .values(status=READY, uri=uri, created_at=datetime.now(timezone.utc),
                                  bundle_config=json.dumps(config)))
 
     def delete(self, name: str, version: str) -> None:
-        with self.engine.begin() as conn:
+        self._require_writable(f"delete {name}:{version}")
+        with self._errors(f"delete {name}:{version}"), self.engine.begin() as conn:
             conn.execute(bundles_table.delete().where(
                 bundles_table.c.name == name, bundles_table.c.version == version))
 
     def stale_pending(self, max_age: timedelta = timedelta(hours=6)) -> List[Dict[str, Any]]:
         """Pending rows whose saving process is gone (same host, dead pid) or that are too old."""
         host = socket.gethostname()
-        with self.engine.connect() as conn:
+        with self._errors("look for interrupted saves"), self.engine.connect() as conn:
             rows = conn.execute(sa.select(bundles_table).where(bundles_table.c.status == PENDING)).mappings().all()
         stale = []
         for row in rows:
@@ -177,7 +312,7 @@ class MetadataStore:
         if version is not None:
             query = query.where(bundles_table.c.version == version)
         query = query.order_by(bundles_table.c.seq.desc()).limit(1)
-        with self.engine.connect() as conn:
+        with self._errors("read bundles"), self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return self._record(row) if row else None
 
@@ -193,7 +328,7 @@ class MetadataStore:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
-        with self.engine.connect() as conn:
+        with self._errors("read bundles"), self.engine.connect() as conn:
             return [self._record(r) for r in conn.execute(query).mappings().all()]
 
 

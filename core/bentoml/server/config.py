@@ -79,6 +79,8 @@ class ServerOption:
     #: the smallest value allowed (exclusive with ``min_open``), None for no bound
     minimum: Optional[float]
     min_open: bool
+    #: the largest value allowed, None for no bound
+    maximum: Optional[float]
     shown_default: str
 
     def parse(self, raw: str) -> Any:
@@ -91,14 +93,15 @@ class ServerOption:
 
 
 def _option(default: Any, help: str, *, env: str, flag: str, off_flag: Optional[str] = None,
-            minimum: Optional[float] = None, min_open: bool = False, fallback: Any = None,
+            minimum: Optional[float] = None, min_open: bool = False, maximum: Optional[float] = None,
+            fallback: Any = None,
             show: Callable[[Any], str] = _shown) -> Any:
     """A :class:`ServerConfig` field with its option's metadata; ``fallback`` is what a
     None ``default`` stands for, ``show`` formats the default for ``--help``."""
     effective = default if default is not None else fallback
     return attrs.field(default=default, metadata={_OPTION: dict(
         help=help, env=env, flag=flag, off_flag=off_flag, kind=type(effective), optional=default is None,
-        minimum=minimum, min_open=min_open, shown_default=show(effective))})
+        minimum=minimum, min_open=min_open, maximum=maximum, shown_default=show(effective))})
 
 
 @attrs.define
@@ -110,7 +113,8 @@ class ServerConfig:
 
     workers: int = _option(1, "Worker processes sharing the port", env="BENTOML_WORKERS",
                            flag="--workers", minimum=1)
-    port: int = _option(5000, "Port to listen on", env="BENTOML_PORT", flag="--port", minimum=0)
+    port: int = _option(5000, "Port to listen on", env="BENTOML_PORT", flag="--port", minimum=0,
+                        maximum=65535)
     host: str = _option("127.0.0.1", "Address to bind", env="BENTOML_HOST", flag="--host")
     enable_microbatch: bool = _option(False, "Batch concurrent requests", env="BENTOML_ENABLE_MICROBATCH",
                                       flag="--enable-microbatch", off_flag="--disable-microbatch")
@@ -165,6 +169,8 @@ class ServerConfig:
             if option.minimum is None:
                 continue
             value = getattr(self, option.name)
+            if option.maximum is not None and value is not None and value > option.maximum:
+                raise InvalidArgument(f"{option.flag} must be at most {option.maximum:g}, got {value!r}")
             if option.kind is int and not option.optional:
                 if not isinstance(value, int) or value < option.minimum:
                     raise InvalidArgument(f"{option.flag} must be a positive integer, got {value!r}")

@@ -1,6 +1,7 @@
 """``BentoService``: the base class of prediction services."""
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from bentoml.artifact import ArtifactCollection, BentoServiceArtifact
@@ -11,6 +12,8 @@ from bentoml.service.inference_api import APISpec, InferenceAPI
 if TYPE_CHECKING:
     from bentoml.bundle.layout import BundleLocation
     from bentoml.schema import InputSchema
+
+logger = logging.getLogger(__name__)
 
 
 class BentoService:
@@ -110,6 +113,7 @@ class BentoService:
 
         path = get_repository().save(self, version=version)
         self._bundle = BundleLocation.read(path)
+        logger.info("Saved %s:%s to %s", self.name, self._bundle.version, path)
         return path
 
     def save_to_dir(self, path: str, version: Optional[str] = None) -> str:
@@ -117,6 +121,7 @@ class BentoService:
         from bentoml.bundle.save import save_to_dir
 
         self._bundle = save_to_dir(self, path, version=version)
+        logger.info("Saved %s:%s to %s", self.name, self._bundle.version, self._bundle.path)
         return self._bundle.path
 
     @classmethod

@@ -7,6 +7,7 @@ parsed or a batch is built.
 from __future__ import annotations
 
 import copy
+import csv
 import io
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
@@ -31,6 +32,18 @@ _SNIFF_TYPES = ("", "text/plain", "application/x-www-form-urlencoded", "applicat
 
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _is_value(field: str) -> bool:
+    """A CSV field no one names a column: a number, a boolean or nothing."""
+    field = field.strip()
+    if not field or field.lower() in ("true", "false"):
+        return True
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -92,7 +105,8 @@ class DataframeInput(InputAdapter):
     """Tabular input: the API function receives one ``pandas.DataFrame`` of every row in the batch.
 
     A request body is JSON (``Content-Type: application/json``, or no content
-    type) or CSV with a header row (``text/csv``).  With ``orient=None`` the
+    type) or CSV with a header row (``text/csv``; without one only when the
+    columns are known, see ``_csv_has_header``).  With ``orient=None`` the
     JSON layout is detected:
 
     - a list of objects is ``records``: ``[{"a": 1, "b": 2}, ...]``;
@@ -260,8 +274,12 @@ class DataframeInput(InputAdapter):
         import pandas as pd
 
         text_columns = _schema.string_columns(self._schema) if self._schema is not None else None
+        has_header = self._csv_has_header(text)
+        if not has_header and text_columns is not None:  # read by position: name -> index
+            names = self._schema.names or []
+            text_columns = {names.index(n): t for n, t in text_columns.items()}  # type: ignore[misc]
         try:
-            df = pd.read_csv(io.StringIO(text), dtype=text_columns)
+            df = pd.read_csv(io.StringIO(text), dtype=text_columns, header=0 if has_header else None)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise BadInput(f"body is not valid CSV: {str(exc).strip()}") from None
         if not isinstance(df.index, pd.RangeIndex):
@@ -274,6 +292,31 @@ class DataframeInput(InputAdapter):
                 raise BadInput(f"typ='series' expects CSV with one column, got {df.shape[1]}")
             return df.iloc[:, 0]
         return df
+
+    def _csv_has_header(self, text: str) -> bool:
+        """Whether the CSV's first row names the columns rather than holding values.
+
+        A first row of values only (numbers, booleans, empty fields) is data
+        when the API knows its columns (``columns=`` or a packed input example)
+        and the row is not those very names; with no columns known it is
+        refused, never read as a header (which would drop a row of input
+        without a word).
+        """
+        first = next(csv.reader(io.StringIO(text[:65536])), None)
+        if not first or not all(_is_value(field) for field in first):
+            return True
+        if self.columns is not None:
+            known: Optional[List[str]] = [str(c) for c in self.columns]
+        elif self._schema is not None:  # columns known by position are named 0..n-1
+            known = self._schema.names or [str(i) for i in range(self._schema.width)]
+        else:
+            known = None
+        if known is not None:
+            return [f.strip() for f in first] == known
+        shown = ",".join(first)[:60]
+        raise BadInput(f"the CSV's first row ({shown}) holds only values: send a header row naming "
+                       "the columns (CSV without a header is read only when the API knows its columns: "
+                       "DataframeInput(columns=...) or pack(..., input_example=...))")
 
     def _apply_columns(self, data: Any) -> Any:
         if self.columns is None or self.typ == "series":

@@ -340,3 +340,35 @@ def test_batch_equals_concatenated_frames(bodies):
         expected = expected[["a", "b"]]
     pd.testing.assert_frame_equal(adapter.batch(tasks), expected)
     assert [t.count for t in tasks] == [len(b["data"]) if isinstance(b, dict) else len(b) for b in bodies]
+
+
+# -- CSV without a header row: never read its first row as column names ------------------------------
+
+
+def test_headerless_csv_is_refused_when_no_columns_are_known():
+    error = error_of(DataframeInput(), "5.1,3.5,1.4,0.2\n6.2,3.4,5.4,2.3\n", CSV)
+    assert error.status == 400
+    assert "first row (5.1,3.5,1.4,0.2) holds only values: send a header row" in error.message
+
+
+@pytest.mark.parametrize("adapter", [DataframeInput().with_schema(IRIS_SCHEMA),
+                                     DataframeInput().with_schema(UNNAMED_SCHEMA),
+                                     DataframeInput(columns=["sepal_length", "sepal_width",
+                                                             "petal_length", "petal_width"])],
+                         ids=["named schema", "unnamed schema", "columns="])
+def test_headerless_csv_keeps_its_first_row_when_the_columns_are_known(adapter):
+    parsed = parse(adapter, "5.1,3.5,1.4,0.2\n6.2,3.4,5.4,2.3\n", CSV)
+    assert parsed.count == 2
+    assert parsed.data.values.tolist() == [[5.1, 3.5, 1.4, 0.2], [6.2, 3.4, 5.4, 2.3]]
+    with_header = parse(adapter, "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n", CSV)
+    assert with_header.count == 1
+
+
+def test_numeric_column_names_are_a_header_when_they_are_the_known_names():
+    parsed = parse(DataframeInput(columns=["2019", "2020"]), "2019,2020\n1,2\n", CSV)
+    assert parsed.count == 1 and parsed.data.to_dict("records") == [{"2019": 1, "2020": 2}]
+
+
+def test_headerless_csv_reads_string_columns_as_text_by_position():
+    parsed = parse(DataframeInput().with_schema(MIXED_SCHEMA), "42,1.5,02139,True\n", CSV)
+    assert parsed.data.to_dict("records") == [{"age": 42, "income": 1.5, "city": "02139", "member": True}]

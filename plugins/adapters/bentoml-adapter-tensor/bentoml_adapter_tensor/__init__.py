@@ -13,6 +13,7 @@ from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter
 from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.hookspecs import hookimpl
 from bentoml.native_logs import import_with_log_level
+from bentoml.plugins.install_hints import framework_install_hint
 
 __all__ = ["TfTensorInput"]
 
@@ -27,7 +28,7 @@ def _tensorflow() -> Any:
         return import_with_log_level("tensorflow", "TF_CPP_MIN_LOG_LEVEL")
     except ImportError as exc:
         raise ImportError("TfTensorInput hands the API tf.Tensor values and needs TensorFlow: "
-                          f"pip install 'bentoml-adapter-tensor[cpu]' (or [gpu]) ({exc})") from exc
+                          f"{framework_install_hint('bentoml-adapter-tensor')} ({exc})") from exc
 
 
 def _dtype_name(dtype: Any, option: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from bentoml.native_logs import import_with_log_level
+from bentoml.plugins.install_hints import framework_install_hint
 
-INSTALL_HINT = "pip install 'bentoml-tensorflow[cpu]' (or [gpu])"
 
 
 def import_tensorflow() -> Any:
@@ -20,7 +20,8 @@ def import_tensorflow() -> Any:
     try:
         return import_with_log_level("tensorflow", "TF_CPP_MIN_LOG_LEVEL")
     except ImportError as exc:
-        raise ImportError(f"bentoml-tensorflow needs TensorFlow: {INSTALL_HINT} ({exc})") from exc
+        raise ImportError(f"bentoml-tensorflow needs TensorFlow: "
+                          f"{framework_install_hint('bentoml-tensorflow')} ({exc})") from exc
 
 
 def import_keras() -> Any:

@@ -13,6 +13,7 @@ import math
 from typing import Any, Dict, List, Tuple
 
 from bentoml.exceptions import BundleError
+from bentoml.plugins.install_hints import framework_install_hint
 
 #: Bumped if the sidecar's layout ever changes incompatibly.
 METADATA_VERSION = 1
@@ -29,8 +30,7 @@ def import_xgboost():
     except ImportError as exc:
         raise ModuleNotFoundError(
             "XgboostModelArtifact needs XGBoost, which is not installed: "
-            "pip install 'bentoml-xgboost[cpu]' (xgboost-cpu) or 'bentoml-xgboost[gpu]' "
-            f"(xgboost, with CUDA) ({exc})", name="xgboost") from exc
+            f"{framework_install_hint('bentoml-xgboost')} ({exc})", name="xgboost") from exc
     return xgboost
 
 

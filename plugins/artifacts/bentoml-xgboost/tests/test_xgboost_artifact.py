@@ -115,7 +115,9 @@ def test_without_xgboost_the_errors_name_both_extras():
     assert out.returncode == 0, out.stderr
     lookup, pack = out.stdout.splitlines()
     for line in (lookup, pack):
-        assert "bentoml-xgboost[cpu]" in line and "bentoml-xgboost[gpu]" in line, line
+        # the index distributions each extra adds: the plugin itself is installed already
+        assert "pip install 'xgboost-cpu>=2.1' ([cpu] of bentoml-xgboost)" in line, line
+        assert "pip install 'xgboost>=2.0' ([gpu] of bentoml-xgboost)" in line, line
     assert lookup.startswith("lookup: artifact 'XgboostModelArtifact' is provided by") and "skipped" in lookup
     assert pack.startswith("pack: XgboostModelArtifact needs XGBoost, which is not installed")
 

@@ -1,10 +1,13 @@
 """The local file system storage backend (scheme ``file``), through fsspec.
 
 The repository under ``$BENTOML_HOME/repository`` uses it by default.  A
-bundle is copied into ``<base>/.staging/<uuid>`` first and renamed to
+bundle is copied into ``<base>/.staging/<random>/bundle`` first and renamed to
 ``<base>/<name>/<version>`` in one step, so a crash mid-copy never leaves a
-half-written bundle where the repository looks; a delete renames the version
-folder into staging first, so it disappears in one step too.
+half-written bundle where the repository looks.  The staging directory is
+owned by the copying process (:mod:`bentoml.repository.workdirs`): the next
+save removes a killed save's copy at once, and never a live one's.  A delete
+renames the version folder into an owned staging directory first, so it
+disappears in one step too.
 
 Links: a link inside a bundle that points to a file or folder inside the same
 bundle is copied as a (relative) link; a link that leaves the bundle (absolute,
@@ -16,10 +19,8 @@ when stderr is a terminal (:mod:`bentoml.progress`).
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import time
-import uuid
+import shutil
 from typing import List, Optional, Tuple
 from urllib.parse import urlparse
 
@@ -27,13 +28,13 @@ from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.exceptions import InvalidArgument, RepositoryError
 from bentoml.hookspecs import hookimpl
 from bentoml.progress import CopyProgress
+from bentoml.repository.fs_state import unwritable_reason
 from bentoml.repository.storage import StorageBackend
+from bentoml.repository.workdirs import owned_workdir, remove_abandoned
 
 __all__ = ["LocalStorage"]
 
 _STAGING = ".staging"
-# A copy into staging takes seconds; one untouched this long belongs to a killed save.
-_STALE_STAGING_SECONDS = 3600.0
 _CHUNK = 1 << 20
 
 
@@ -166,22 +167,11 @@ class LocalStorage(StorageBackend):
             os.makedirs(self.base_url, exist_ok=True)
         except OSError as exc:
             raise RepositoryError(f"cannot create the repository directory {self.base_url}: {exc.strerror}") from None
-        if not os.access(self.base_url, os.W_OK | os.X_OK):
+        reason = unwritable_reason(self.base_url)
+        if reason is not None:
             raise RepositoryError(
-                f"the repository directory {self.base_url} is not writable by this user; "
+                f"the repository directory {self.base_url} is {reason}; "
                 "fix its permissions or point $BENTOML_HOME elsewhere")
-
-    def _remove_stale_staging(self, max_age: float = _STALE_STAGING_SECONDS) -> None:
-        """Remove staging copies left by saves killed mid-copy (live copies are younger)."""
-        root = os.path.join(self.base_url, _STAGING)
-        now = time.time()
-        for entry in os.listdir(root) if os.path.isdir(root) else []:
-            path = os.path.join(root, entry)
-            try:
-                if now - os.stat(path).st_mtime > max_age:
-                    shutil.rmtree(path, ignore_errors=True)
-            except FileNotFoundError:
-                pass
 
     def put_dir(self, local_dir: str, name: str, version: str) -> str:
         if not os.path.isdir(local_dir):
@@ -192,19 +182,18 @@ class LocalStorage(StorageBackend):
         if _inside(self.base_url, os.path.realpath(local_dir)):
             raise RepositoryError(f"cannot store {local_dir}: it holds the repository storage {self.base_url}")
         self.check_writable()
-        self._remove_stale_staging()
-        staging = os.path.join(self.base_url, _STAGING, uuid.uuid4().hex)
+        root = os.path.join(self.base_url, _STAGING)
+        remove_abandoned(root)  # copies of saves killed mid-copy
         try:
-            _copy_tree(os.path.abspath(local_dir), staging, f"{name}:{version}", "Storing")
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            # rename is atomic within one file system and fails if target exists and is non-empty;
-            # the exists() check above covers the empty-directory case.
-            os.rename(staging, target)
+            with owned_workdir(root, "") as workdir:
+                staging = os.path.join(workdir, "bundle")
+                _copy_tree(os.path.abspath(local_dir), staging, f"{name}:{version}", "Storing")
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                # rename is atomic within one file system and fails if target exists and is non-empty;
+                # the exists() check above covers the empty-directory case.
+                os.rename(staging, target)
         except OSError as exc:
             raise RepositoryError(f"could not store {name}:{version} in {self.base_url}: {exc}") from None
-        finally:
-            if os.path.exists(staging):
-                shutil.rmtree(staging, ignore_errors=True)
         return target
 
     def get_dir(self, uri: str, target_dir: str) -> None:
@@ -229,20 +218,21 @@ class LocalStorage(StorageBackend):
         if not os.path.isdir(path):
             return
         # One rename takes the version away whatever it holds and whichever process
-        # has its working directory in it; the files go afterwards.
-        trash = os.path.join(self.base_url, _STAGING, f"deleted-{uuid.uuid4().hex}")
+        # has its working directory in it; the files go afterwards (a killed delete's
+        # leftovers with the next save's abandoned staging copies).
+        root = os.path.join(self.base_url, _STAGING)
+        renamed = False
         try:
-            os.makedirs(os.path.dirname(trash), exist_ok=True)
-            os.rename(path, trash)
+            with owned_workdir(root, "deleted-") as workdir:
+                trash = os.path.join(workdir, "bundle")
+                os.rename(path, trash)
+                renamed = True
+                shutil.rmtree(trash)
         except OSError as exc:
-            raise RepositoryError(f"cannot delete the bundle files at {path}: {exc.strerror}") from None
-        try:
-            shutil.rmtree(trash)
-        except FileNotFoundError:  # a concurrent save's stale-staging cleanup got there first
-            pass
-        except OSError as exc:
+            if not renamed:
+                raise RepositoryError(f"cannot delete the bundle files at {path}: {exc.strerror}") from None
             raise RepositoryError(f"deleted the bundle at {path}, but could not remove all its files "
-                                  f"from {trash}: {exc.strerror}") from None
+                                  f"from {root}: {exc.strerror}") from None
         parent = os.path.dirname(path)
         try:  # the last version of a name takes the name's folder with it
             if not os.listdir(parent):

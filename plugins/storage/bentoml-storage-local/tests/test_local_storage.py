@@ -107,7 +107,8 @@ def test_failed_copy_leaves_nothing(tmp_path, monkeypatch):
 
     def boom(src, dst, bundle, verb):
         os.makedirs(dst)
-        (tmp_path / "repo" / ".staging").joinpath(os.path.basename(dst), "half").write_text("x")
+        with open(os.path.join(dst, "half"), "w") as half:
+            half.write("x")
         raise OSError("disk full")
 
     monkeypatch.setattr(mod, "_copy_tree", boom)

@@ -32,14 +32,15 @@ def test_parse_tag_accepts(tag, expected):
     assert parse_tag(tag) == expected
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", ".hidden", "a/b", "../x", "a b", "1abc", "a-b", None, 3])
+@pytest.mark.parametrize("name", ["", ".", "..", ".hidden", "a/b", "../x", "a b", "1abc", "a-b", None, 3,
+                                  "Svc\n", "Svc\n/../x"])
 def test_validate_name_rejects(name):
     with pytest.raises(InvalidArgument, match="invalid bundle name"):
         validate_name(name)
 
 
 @pytest.mark.parametrize("version", ["", ".", "..", "../x", "../../evil", ".hidden", "a/b", "a\\b",
-                                     "1..2", "-1", "v 1", None])
+                                     "1..2", "-1", "v 1", None, "1\n", "1\n/x"])
 def test_validate_version_rejects(version):
     with pytest.raises(InvalidArgument, match="invalid version"):
         validate_version(version)
@@ -149,6 +150,36 @@ def test_wrong_types(tmp_path):
 def test_path_that_is_not_a_bundle(tmp_path):
     with pytest.raises(BundleError, match="is not a bundle: it has no bentoml.yml"):
         BundleConfig.load(str(tmp_path))
+
+
+@pytest.mark.parametrize("key, value, says", [
+    (("name",), "../outside", "invalid bundle name '../outside'"),
+    (("name",), "Svc\n", "invalid bundle name"),
+    (("version",), "../../v1", "invalid version"),
+    (("service", "module"), "../../x", "service.module '../../x' is not a dotted Python module name"),
+    (("service", "module"), "/abs/svc", "is not a dotted Python module name"),
+    (("service", "module"), "svc.", "is not a dotted Python module name"),
+    (("service", "local_modules"), ["svc", "../evil"], "service.local_modules '../evil'"),
+    (("service", "class_name"), "Svc; import os", "service.class_name"),
+    (("artifacts",), [{"name": "../m", "artifact_type": "T", "provider": {"distribution": "local"}}],
+     "artifact name '../m'"),
+])
+def test_names_read_from_bentoml_yml_are_checked(tmp_path, key, value, says):
+    """Names that become paths or imports are refused in a tampered bentoml.yml, as a BundleError."""
+    data = _valid_dict()
+    target = data
+    for k in key[:-1]:
+        target = target[k]
+    target[key[-1]] = value
+    with pytest.raises(BundleError, match="bentoml.yml is corrupt") as err:
+        BundleConfig.load(_write(tmp_path, yaml.safe_dump(data)))
+    assert says in str(err.value) and "\n" not in str(err.value).strip()
+
+
+def test_dotted_module_names_are_accepted():
+    data = _valid_dict()
+    data["service"].update(module="pkg.svc_1", local_modules=["pkg", "pkg.svc_1", "_helpers"])
+    assert BundleConfig.from_dict(data).service.module == "pkg.svc_1"
 
 
 # -- merge_requirements ----------------------------------------------------------------------------

@@ -240,8 +240,8 @@ def test_a_live_save_is_never_cleaned_up(bentoml_home, iris_src, iris_service):
 STALL_IN_STAGING = """
 import bentoml_storage_local
 _copy_tree = bentoml_storage_local._copy_tree
-def _copy_then_stall(fs, src, dst):
-    _copy_tree(fs, src, dst)
+def _copy_then_stall(src, dst, *names):
+    _copy_tree(src, dst, *names)
     print("STALLED", dst, flush=True)
     time.sleep(600)
 bentoml_storage_local._copy_tree = _copy_then_stall

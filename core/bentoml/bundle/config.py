@@ -6,17 +6,22 @@ reader refuses versions it does not know instead of guessing.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Dict, List, Optional
 
 import attrs
 import cattrs
 import yaml
 
-from bentoml.exceptions import BundleError
+from bentoml.bundle.naming import validate_name, validate_version
+from bentoml.exceptions import BundleError, InvalidArgument
 from bentoml.schema import InputSchema
 
 SCHEMA_VERSION = 1
 BUNDLE_CONFIG_FILE = "bentoml.yml"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @attrs.define
@@ -121,10 +126,12 @@ class BundleConfig:
                 f"{where} has schema_version {schema!r}; this bentoml reads schema {SCHEMA_VERSION} "
                 "(a bundle from an incompatible bentoml, or not ours)")
         try:
-            return _converter.structure(data, cls)
+            config = _converter.structure(data, cls)
         except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
             detail = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
             raise BundleError(f"{where} is corrupt: {detail}") from None
+        _check_names(config, where)
+        return config
 
     @classmethod
     def load(cls, bundle_dir: str) -> "BundleConfig":
@@ -137,6 +144,27 @@ class BundleConfig:
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise BundleError(f"{path} is corrupt: not valid YAML ({exc})") from None
         return cls.from_dict(data, path)
+
+
+def _check_names(config: BundleConfig, where: str) -> None:
+    """Names that become paths or imports are checked like user input: a tampered
+    ``bentoml.yml`` must not reach outside the bundle (``name: ../x``, ``module: ../../x``)."""
+    try:
+        validate_name(config.name)
+        validate_version(config.version)
+    except InvalidArgument as exc:
+        raise BundleError(f"{where} is corrupt: {exc}") from None
+    named = [("service.module", config.service.module)]
+    named += [("service.local_modules", m) for m in config.service.local_modules]
+    for what, module in named:
+        if not _MODULE.fullmatch(module):
+            raise BundleError(f"{where} is corrupt: {what} {module!r} is not a dotted Python module name")
+    identifiers = [("service.class_name", config.service.class_name)]
+    identifiers += [("artifact name", a.name) for a in config.artifacts]
+    identifiers += [("API name", a.name) for a in config.apis]
+    for what, name in identifiers:
+        if not _IDENTIFIER.fullmatch(name):
+            raise BundleError(f"{where} is corrupt: {what} {name!r} is not a Python identifier")
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)

@@ -5,7 +5,9 @@ artifacts: bundles are trusted input, like any Python package you install.
 
 The bundle's local modules are imported from its ``src/`` directory and then
 taken out of ``sys.modules`` again, so two versions of one service (whose
-modules share names) can be loaded in one process side by side.
+modules share names) can be loaded in one process side by side.  The service
+module must be a file in that directory: a ``bentoml.yml`` naming an installed
+module (``module: this``) or a file elsewhere is refused, never imported.
 """
 from __future__ import annotations
 
@@ -56,6 +58,19 @@ def _install_hint(dist: str, where: str) -> str:
     return plugin_install_command(dist)
 
 
+def _service_module_file(path: str, src_dir: str, module: str) -> str:
+    """The file in ``src_dir`` that ``module`` is, refusing one outside the bundle at ``path``."""
+    base = os.path.join(src_dir, *module.split("."))
+    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(candidate):
+            real = os.path.realpath(candidate)
+            if not real.startswith(os.path.realpath(path) + os.sep):
+                raise BundleError(f"bundle {path}: its service module {module} is a link to {real}, "
+                                  "outside the bundle")
+            return real
+    raise BundleError(f"bundle {path}: its service module {module} is not in its source folder {src_dir}")
+
+
 @contextlib.contextmanager
 def _bundle_modules(src_dir: str, local_modules: List[str], keep: bool = False) -> Iterator[None]:
     """Import the bundle's local modules from ``src_dir``, then hide them again.
@@ -91,7 +106,11 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
     config = BundleConfig.load(path)
     _check_providers(config, path)
     location = BundleLocation.of(path, config)
-    with _bundle_modules(location.source_dir, config.service.local_modules, keep=keep_modules):
+    module_file = _service_module_file(path, location.source_dir, config.service.module)
+    # The service module is taken out of sys.modules like the local ones, so an
+    # already imported module of that name is never mistaken for the bundle's.
+    local_modules = list(dict.fromkeys(config.service.local_modules + [config.service.module]))
+    with _bundle_modules(location.source_dir, local_modules, keep=keep_modules):
         try:
             module = importlib.import_module(config.service.module)
         except ImportError as exc:
@@ -99,6 +118,10 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
                 raise
             raise BundleError(
                 f"cannot import {config.service.module} from bundle {path}: {exc}") from exc
+        imported = getattr(module, "__file__", None)
+        if imported is None or os.path.realpath(imported) != module_file:
+            raise BundleError(f"bundle {path}: importing {config.service.module} found {imported}, "
+                              f"not the bundle's own {module_file}")
         cls = getattr(module, config.service.class_name, None)
         if not (isinstance(cls, type) and issubclass(cls, BentoService)):
             raise BundleError(f"bundle {path}: {config.service.module} has no BentoService "

@@ -23,7 +23,7 @@ def new_version() -> str:
 
 
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidArgument(
             f"invalid bundle name {name!r}: use a Python identifier (letters, digits, _), "
             "as the service class name")
@@ -31,7 +31,7 @@ def validate_name(name: str) -> str:
 
 
 def validate_version(version: str) -> str:
-    if not isinstance(version, str) or not _VERSION.match(version) or ".." in version:
+    if not isinstance(version, str) or not _VERSION.fullmatch(version) or ".." in version:
         raise InvalidArgument(
             f"invalid version {version!r}: use letters, digits, '_', '-' and '.', "
             "starting with a letter or digit (no '/' or '..')")

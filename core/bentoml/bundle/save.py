@@ -38,7 +38,7 @@ from bentoml.bundle.dependencies import (LocalSources, distributions_for_imports
 from bentoml.bundle.layout import ARTIFACTS_DIR, SOURCE_DIR, WHEELS_DIR, BundleLocation
 from bentoml.bundle.packages import conda_dependencies, system_packages
 from bentoml.bundle.wheels import build_wheel
-from bentoml.exceptions import BundleError
+from bentoml.exceptions import BundleError, InvalidArgument
 from bentoml.plugins import get_registry
 
 if TYPE_CHECKING:
@@ -80,8 +80,17 @@ def _requirement_imports(service: "BentoService") -> List[str]:
 
 
 def _check_target(path: str) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidArgument(f"cannot save to {path!r}: a path must be a string")
+    path = os.fspath(path)
+    if "\0" in path:
+        raise InvalidArgument(f"cannot save to {path!r}: the path contains a NUL byte")
     path = os.path.abspath(os.path.expanduser(path))
-    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+    try:
+        busy = os.path.exists(path) and (not os.path.isdir(path) or bool(os.listdir(path)))
+    except OSError as exc:
+        raise BundleError(f"cannot save to {path}: {exc.strerror}") from None
+    if busy:
         raise BundleError(f"cannot save to {path}: it exists and is not an empty directory")
     return path
 
@@ -154,15 +163,25 @@ def write_bundle(service: "BentoService", path: str, version: str) -> BundleLoca
     (created; must be empty or missing)."""
     path = _check_target(path)
     parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
+    created = not os.path.isdir(path)
+    try:
+        # Creating the (empty) target first proves the path can be written, before the work.
+        os.makedirs(path, exist_ok=True)
+        # Shortened, so that any name the file system takes still gets a staging sibling.
+        staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)[:64]}.partial-", dir=parent)
+    except OSError as exc:
+        if created and os.path.isdir(path):
+            os.rmdir(path)
+        where = f" ({exc.filename})" if exc.filename and os.path.abspath(exc.filename) != path else ""
+        raise BundleError(f"cannot save to {path}: {exc.strerror}{where}") from None
     try:
         config = _write_bundle(service, staging, version)
-        if os.path.isdir(path):
-            os.rmdir(path)  # empty, checked above
+        os.rmdir(path)  # empty: checked above, made empty here
         os.rename(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
         raise
     logger.debug("saved %s:%s to %s", service.name, version, path)
     return BundleLocation.of(path, config)

@@ -31,7 +31,7 @@ from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritab
 from bentoml.repository.interface import ORDER_BY, Repository
 from bentoml.repository.metadata import MetadataStore
 from bentoml.repository.record import BundleRecord
-from bentoml.repository.storage import StorageBackend, get_storage
+from bentoml.repository.storage import StorageBackend, get_storage, url_scheme
 from bentoml.repository.tags import LATEST, parse_tag
 from bentoml.repository.workdirs import owned_workdir, remove_abandoned
 
@@ -156,34 +156,75 @@ class LocalRepository(Repository):
             raise InvalidArgument(f"limit and offset cannot be negative (got {limit}, {offset})")
         return self.metadata.list(name, limit, offset, order_by, ascending)
 
+    def _stored_uri(self, record: BundleRecord) -> str:
+        """``record``'s URI, if it is where the storage keeps ``record``'s version.
+
+        A URI edited in the database could name another bundle's files, or a name's
+        folder holding every version: it is refused before anything is read or removed.
+        """
+        expected = self.storage.uri_for(record.name, record.version)
+        if record.uri != expected:
+            raise RepositoryError(
+                f"the metadata database {self.db_url} records {record.uri!r} as the files of "
+                f"{record.tag}, which belong at {expected}; refusing to use it (was the database edited?)")
+        return record.uri
+
     def local_path(self, tag: str) -> str:
         record = self.get(tag)
-        path = self.storage.local_path(record.uri)
+        uri = self._stored_uri(record)
+        path = self.storage.local_path(uri)
         if path is not None:
             return path
         cache = self._cache_dir(record.name, record.version)
         if not os.path.isdir(cache):
             self._require_writable(f"fetch {record.tag} into the cache")
             with owned_workdir(self._tmp_dir(), "download-") as partial:
-                self.storage.get_dir(record.uri, os.path.join(partial, "bundle"))
+                self.storage.get_dir(uri, os.path.join(partial, "bundle"))
                 os.makedirs(os.path.dirname(cache), exist_ok=True)
                 os.rename(os.path.join(partial, "bundle"), cache)
         return cache
 
+    def _check_retrieve_target(self, record: BundleRecord, uri: str, target: str) -> None:
+        """Refuse a target inside (or holding) the bundle or the repository's own folders,
+        before anything is copied: a copy into its own source never ends."""
+        real = os.path.realpath(target)
+        owned = [(self.storage.local_path(uri), f"the stored bundle {record.tag}"),
+                 (self.storage.base_url if url_scheme(self.storage.base_url) == "file" else None,
+                  "the repository storage"),
+                 (os.path.join(self.home, "cache"), "the repository cache"),
+                 (os.path.join(self.home, "tmp"), "the repository's temporary folder")]
+        for folder, what in owned:
+            if folder is None:
+                continue
+            folder = os.path.realpath(folder)
+            if real == folder or real.startswith(folder + os.sep):
+                raise RepositoryError(f"cannot retrieve {record.tag} into {target}: it is inside {what} {folder}")
+            if folder.startswith(real + os.sep):
+                raise RepositoryError(f"cannot retrieve {record.tag} into {target}: it holds {what} {folder}")
+
     def retrieve(self, tag: str, target_dir: str) -> str:
         record = self.get(tag)
+        uri = self._stored_uri(record)
+        if "\0" in target_dir:
+            raise InvalidArgument(f"cannot retrieve into {target_dir!r}: the path contains a NUL byte")
         target = os.path.abspath(os.path.expanduser(target_dir))
+        self._check_retrieve_target(record, uri, target)
         if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
             raise RepositoryError(f"{target} exists and is not empty; it is never overwritten")
         if os.path.isdir(target):
             os.rmdir(target)
-        self.storage.get_dir(record.uri, target)
+        try:
+            self.storage.get_dir(uri, target)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)  # missing or empty before: only our partial copy
+            raise
         return target
 
     def delete(self, tag: str) -> BundleRecord:
         record = self.get(tag)
+        uri = self._stored_uri(record)
         self._require_writable(f"delete {record.tag}")
         self.metadata.delete(record.name, record.version)
-        self.storage.delete(record.uri)
+        self.storage.delete(uri)
         shutil.rmtree(self._cache_dir(record.name, record.version), ignore_errors=True)
         return record

@@ -26,7 +26,8 @@ from typing import Any, Dict, Iterator, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
-from bentoml.exceptions import RepositoryError
+from bentoml.bundle.naming import validate_name, validate_version
+from bentoml.exceptions import InvalidArgument, RepositoryError
 from bentoml.repository.fs_state import disk_full_message, is_disk_full, is_no_space, unwritable_reason
 from bentoml.repository.record import BundleRecord
 
@@ -295,6 +296,12 @@ class MetadataStore:
 
     # -- reads ------------------------------------------------------------------
     def _record(self, row: Any) -> BundleRecord:
+        # Names and versions become paths: one edited in the database is refused like user input.
+        try:
+            validate_name(row["name"])
+            validate_version(row["version"])
+        except InvalidArgument as exc:
+            raise RepositoryError(f"the metadata database {self.url} has a corrupt row (seq {row['seq']}): {exc}") from None
         return BundleRecord(row["seq"], row["name"], row["version"], row["uri"], row["uri_type"],
                             _utc(row["created_at"]), json.loads(row["bundle_config"]))
 

@@ -29,7 +29,11 @@ class StorageBackend(abc.ABC):
 
     Implementations must make ``put_dir`` all-or-nothing at the final location
     as far as the storage allows (write elsewhere, then move), and must never
-    write outside ``base_url``; ``name`` and ``version`` arrive validated.
+    write outside ``base_url``; ``name`` and ``version`` arrive validated.  A URI
+    names exactly one version (a URI naming a name's folder or the base is a
+    :class:`~bentoml.exceptions.RepositoryError`, never a delete of several), and
+    a link in a bundle that leaves it or dangles is refused by ``put_dir`` and
+    ``get_dir`` before anything is copied (``StorageBackendContract`` checks all this).
     """
 
     #: Shown as ``uri.type`` by ``bentoml get`` (``LOCAL``, ``S3``).
@@ -40,7 +44,7 @@ class StorageBackend(abc.ABC):
 
     @abc.abstractmethod
     def put_dir(self, local_dir: str, name: str, version: str) -> str:
-        """Copy the bundle in ``local_dir`` to its place; return its URI."""
+        """Copy the bundle in ``local_dir`` to its place; return its URI (``uri_for(name, version)``)."""
 
     @abc.abstractmethod
     def get_dir(self, uri: str, target_dir: str) -> None:
@@ -48,7 +52,7 @@ class StorageBackend(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, uri: str) -> None:
-        """Remove the bundle at ``uri``; a missing one is not an error."""
+        """Remove the one bundle version at ``uri``; a missing one is not an error."""
 
     @abc.abstractmethod
     def exists(self, uri: str) -> bool:

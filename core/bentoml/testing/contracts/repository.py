@@ -127,6 +127,27 @@ class RepositoryContract:
             repository.retrieve("ContractAlpha:1", str(busy))
         assert os.listdir(busy) == ["mine.txt"]
 
+    def test_retrieve_refuses_a_target_inside_the_bundle(self, repository, services, tmp_path) -> None:
+        """``retrieve`` into the bundle's own folder (or below it) is a RepositoryError, and the
+        stored bundle is left as it was."""
+        repository.save(services[0](), version="1")
+        local = repository.resolve("ContractAlpha:1")
+        before = sorted(p.relative_to(local) for p in pathlib.Path(local).rglob("*"))
+        for inside in (os.path.join(local, "copy"), os.path.join(local, "ContractAlpha", "copy")):
+            with pytest.raises(RepositoryError, match="cannot retrieve ContractAlpha:1"):
+                repository.retrieve("ContractAlpha:1", inside)
+        assert sorted(p.relative_to(local) for p in pathlib.Path(local).rglob("*")) == before
+
+    def test_delete_from_inside_the_bundle_folder(self, repository, services, monkeypatch) -> None:
+        """``delete`` run with the working directory in the bundle's folder removes its files too."""
+        repository.save(services[0](), version="1")
+        local = repository.resolve("ContractAlpha:1")
+        monkeypatch.chdir(local)
+        repository.delete("ContractAlpha:1")
+        with pytest.raises(NotFound):
+            repository.get("ContractAlpha:1")
+        assert not os.path.exists(local)
+
     def test_resolve_takes_paths_and_tags(self, repository, services, tmp_path) -> None:
         """An existing directory resolves to itself, a tag to a loadable local bundle, a
         path-like name that is not a directory to a BundleError."""

@@ -1,6 +1,7 @@
 """``StorageBackendContract``: what every storage backend plugin promises."""
 from __future__ import annotations
 
+import os
 import pathlib
 from typing import ClassVar, Dict, Tuple
 
@@ -95,3 +96,97 @@ class StorageBackendContract(PluginContract):
             backend.put_dir(str(other), self.name, self.version)
         backend.get_dir(uri, str(tmp_path / "out"))
         assert _read_tree(tmp_path / "out") == files
+
+    # -- one version, exactly ----------------------------------------------------------------
+
+    def test_put_dir_stores_where_uri_for_says(self, tmp_path: pathlib.Path) -> None:
+        """put_dir returns ``uri_for(name, version)``: the URI the repository records before the copy."""
+        backend, uri, _ = self._stored(tmp_path)
+        assert uri == backend.uri_for(self.name, self.version)
+
+    def test_delete_removes_exactly_one_version(self, tmp_path: pathlib.Path) -> None:
+        """delete takes one version's files; other versions of the name and other names stay whole."""
+        backend, uri, files = self._stored(tmp_path)
+        others = [backend.put_dir(str(tmp_path / "src"), self.name, "2"),
+                  backend.put_dir(str(tmp_path / "src"), "Other", self.version)]
+        backend.delete(uri)
+        assert not backend.exists(uri)
+        for i, other in enumerate(others):
+            backend.get_dir(other, str(tmp_path / f"out{i}"))
+            assert _read_tree(tmp_path / f"out{i}") == files
+
+    def test_delete_refuses_a_uri_that_is_not_one_version(self, tmp_path: pathlib.Path) -> None:
+        """A URI naming a name's folder (every version) or the base is refused; nothing is removed."""
+        backend, uri, files = self._stored(tmp_path)
+        name_folder = uri.rstrip("/").rsplit("/", 1)[0]
+        for wrong in (name_folder, backend.base_url, f"{uri}/..", f"{name_folder}/../{self.name}"):
+            with pytest.raises(RepositoryError):
+                backend.delete(wrong)
+        backend.get_dir(uri, str(tmp_path / "out"))
+        assert _read_tree(tmp_path / "out") == files
+
+    def test_delete_with_the_working_directory_inside(self, tmp_path: pathlib.Path, monkeypatch) -> None:
+        """A process whose working directory is the bundle's folder (or inside it) does not keep its files."""
+        backend, uri, _ = self._stored(tmp_path)
+        local = backend.local_path(uri)
+        if local is None:
+            pytest.skip("backend has no local path")
+        monkeypatch.chdir(local)
+        backend.delete(uri)
+        assert not backend.exists(uri) and not os.path.exists(local)
+
+    # -- links ----------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("link, target, says", [
+        ("leak", "{outside}", "points outside the bundle"),
+        ("deep/leak", "../../outside.txt", "points outside the bundle"),
+        ("dangling", "{missing}", "which does not exist"),
+        ("deep/er/loop", "..", "a loop"),
+    ])
+    def test_put_dir_refuses_links_leaving_the_bundle(self, tmp_path: pathlib.Path, link: str,
+                                                      target: str, says: str) -> None:
+        """A link out of the bundle (absolute or through ``..``), a dangling one or a loop is
+        refused with a RepositoryError naming it; nothing is stored."""
+        backend = self.make_backend(tmp_path)
+        src = tmp_path / "src"
+        _write_tree(src)
+        (tmp_path / "outside.txt").write_text("not the bundle's")
+        os.symlink(target.format(outside=tmp_path / "outside.txt", missing=tmp_path / "missing"), src / link)
+        with pytest.raises(RepositoryError, match=f"link {link} points") as err:
+            backend.put_dir(str(src), self.name, self.version)
+        assert says in str(err.value)
+        assert not backend.exists(backend.uri_for(self.name, self.version))
+
+    def test_links_inside_the_bundle_are_kept(self, tmp_path: pathlib.Path) -> None:
+        """A link to a file inside the bundle reads the same after the round trip."""
+        backend = self.make_backend(tmp_path)
+        src = tmp_path / "src"
+        files = _write_tree(src)
+        os.symlink("../../Svc/artifacts/model/model.pkl", src / "deep" / "er" / "model.pkl")
+        os.symlink(str(src / "bentoml.yml"), src / "Svc" / "bentoml.yml")
+        uri = backend.put_dir(str(src), self.name, self.version)
+        backend.get_dir(uri, str(tmp_path / "out"))
+        assert _read_tree(tmp_path / "out") == {**files, "deep/er/model.pkl": files["Svc/artifacts/model/model.pkl"],
+                                                "Svc/bentoml.yml": files["bentoml.yml"]}
+
+    def test_get_dir_refuses_links_leaving_the_stored_bundle(self, tmp_path: pathlib.Path) -> None:
+        """A link planted in a stored bundle is refused by get_dir; nothing is copied through it."""
+        backend, uri, _ = self._stored(tmp_path)
+        local = backend.local_path(uri)
+        if local is None:
+            pytest.skip("backend has no local path")
+        (tmp_path / "secret.txt").write_text("secret")
+        os.symlink(str(tmp_path / "secret.txt"), os.path.join(local, "leak"))
+        with pytest.raises(RepositoryError, match="link leak points outside the bundle"):
+            backend.get_dir(uri, str(tmp_path / "out"))
+        assert not (tmp_path / "out").exists()
+
+    def test_get_dir_refuses_a_target_inside_the_stored_bundle(self, tmp_path: pathlib.Path) -> None:
+        """get_dir into a folder inside the stored bundle (a copy into its own source) is refused."""
+        backend, uri, files = self._stored(tmp_path)
+        local = backend.local_path(uri)
+        if local is None:
+            pytest.skip("backend has no local path")
+        with pytest.raises(RepositoryError):
+            backend.get_dir(uri, os.path.join(local, "deep", "copy"))
+        assert _read_tree(pathlib.Path(local)) == files

@@ -123,7 +123,7 @@ class BentoServiceArtifact(abc.ABC):
         return None
 
     def __init__(self, name: str):
-        if not isinstance(name, str) or not _ARTIFACT_NAME.match(name):
+        if not isinstance(name, str) or not _ARTIFACT_NAME.fullmatch(name):
             raise InvalidArgument(
                 f"artifact name {name!r} must be a Python identifier (letters, digits, _)")
         self._name = name

@@ -102,8 +102,16 @@ def test_artifacts_must_be_instances_and_unique(tiny):
         bentoml.artifacts([tiny.TextArtifact])
     with pytest.raises(InvalidArgument, match="declares model more than once"):
         bentoml.artifacts([tiny.TextArtifact("model"), tiny.TextArtifact("model")])
+    for bad in ("my-model", "model\n"):  # a trailing newline passes a `$`-anchored match
+        with pytest.raises(InvalidArgument, match="Python identifier"):
+            tiny.TextArtifact(bad)
+
+
+def test_api_names_are_identifiers_without_a_trailing_newline(tiny):
+    from bentoml.service.inference_api import make_api_spec
+
     with pytest.raises(InvalidArgument, match="Python identifier"):
-        tiny.TextArtifact("my-model")
+        make_api_spec(lambda items: items, tiny.EchoInput(), None, "predict\n", None, None)
 
 
 def test_pack_unknown_artifact_lists_the_declared_ones(greeter_module):

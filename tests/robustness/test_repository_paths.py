@@ -163,6 +163,26 @@ def test_a_version_edited_into_a_path_in_the_database_is_refused(bentoml_home, i
     assert os.path.isdir(stored)
 
 
+def test_an_interrupted_save_whose_row_was_edited_removes_only_its_own_folder(bentoml_home, iris_service):
+    """The cleanup of a killed save removes where that save would have stored its files,
+    never the folder its (edited) row names; a row with a path for a version touches nothing."""
+    paths = _saved(iris_service, count=2)
+    dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    with sqlite3.connect(bentoml_home / "storage.db") as db:
+        owner = db.execute("SELECT owner FROM bentoml_bundles LIMIT 1").fetchone()[0]
+        host = owner.rpartition(":")[0]
+        for version, uri in (("20990101000000_DEAD01", paths[0]), ("../../..", str(bentoml_home))):
+            db.execute("INSERT INTO bentoml_bundles (name, version, status, uri, uri_type, created_at, owner, "
+                       "bundle_config) VALUES ('IrisClassifier', ?, 'pending', ?, 'LOCAL', "
+                       "'2026-01-01 00:00:00', ?, '{}')", (version, uri, f"{host}:{dead_pid}"))
+    repo = bentoml.repository.get_repository()
+    repo.cleanup_interrupted()
+    assert all(os.path.isdir(p) for p in paths) and os.path.isfile(bentoml_home / "storage.db")
+    assert [r.version for r in repo.list()] == [os.path.basename(p) for p in reversed(paths)]
+    assert repo.metadata.stale_pending() == []
+
+
 # -- bentoml.yml edited ---------------------------------------------------------------------------------
 
 

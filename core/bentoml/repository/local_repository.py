@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 from bentoml.bundle.checks import check_saveable
 from bentoml.bundle.config import BundleConfig
-from bentoml.bundle.naming import new_version, validate_name
+from bentoml.bundle.naming import new_version, validate_name, validate_version
 from bentoml.bundle.save import write_bundle
 from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, RepositoryError
 from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritable_reason
@@ -131,7 +131,19 @@ class LocalRepository(Repository):
         for row in self.metadata.stale_pending():
             logger.info("removing interrupted save %s:%s", row["name"], row["version"])
             try:
-                self.storage.delete(row["uri"])
+                # Only where this save would have put its files: never a URI read from the row
+                # (an edited row could name another version's folder, or a path outside).
+                expected = self.storage.uri_for(validate_name(row["name"]), validate_version(row["version"]))
+            except InvalidArgument:
+                logger.warning("removing the pending row %r:%r, whose name or version is invalid; "
+                               "no files are touched", row["name"], row["version"])
+                self.metadata.delete(row["name"], row["version"])
+                continue
+            if row["uri"] != expected:
+                logger.warning("pending row %s:%s records %r, not %s; only %s is removed",
+                               row["name"], row["version"], row["uri"], expected, expected)
+            try:
+                self.storage.delete(expected)
             except BentoMLException as exc:
                 logger.warning("could not remove files of %s:%s: %s", row["name"], row["version"], exc)
                 continue

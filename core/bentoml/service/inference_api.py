@@ -40,7 +40,7 @@ def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[st
                   mb_max_batch_size: Optional[int], mb_max_latency: Optional[float],
                   mb_fixed_batch_size: Optional[int] = None) -> APISpec:
     name = api_name or func.__name__
-    if not _API_NAME.match(name):
+    if not _API_NAME.fullmatch(name):
         raise InvalidArgument(f"API name {name!r} must be a Python identifier")
     if name.lower() in RESERVED_API_NAMES:
         raise InvalidArgument(

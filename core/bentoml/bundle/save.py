@@ -32,10 +32,10 @@ from bentoml.bundle import templates
 from bentoml.bundle.checks import check_saveable
 from bentoml.bundle.config import (APIConfig, ArtifactConfig, BundleConfig, EnvConfig,
                                    ProviderRef, ServiceRef, WheelRef, BUNDLE_CONFIG_FILE)
-from bentoml.bundle.dependencies import (LocalSources, distributions_for_imports,
-                                         find_local_sources, imported_top_level_names,
-                                         merge_requirements, read_requirements_file)
+from bentoml.bundle.dependencies import (distributions_for_imports, merge_requirements,
+                                         read_requirements_file)
 from bentoml.bundle.layout import ARTIFACTS_DIR, SOURCE_DIR, WHEELS_DIR, BundleLocation
+from bentoml.bundle.local_sources import LocalSources, find_local_sources
 from bentoml.bundle.packages import conda_dependencies, system_packages
 from bentoml.bundle.wheels import build_wheel
 from bentoml.exceptions import BundleError, InvalidArgument
@@ -116,7 +116,7 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
 
     import_names = _requirement_imports(service)
     if env.auto_pip_dependencies:
-        import_names += sorted(imported_top_level_names(sources))
+        import_names += sorted(sources.missing)
     inferred = distributions_for_imports(import_names)
     wheel_dists = {KERNEL_DISTRIBUTION}
     wheel_dists |= {p.distribution for p in [a.provider for a in artifacts]
@@ -192,9 +192,9 @@ def _write_bundle(service: "BentoService", root: str, version: str) -> BundleCon
     config, wheel_dists = build_config(service, version, sources)
     package = os.path.join(root, service.name)
     src = os.path.join(package, SOURCE_DIR)
-    for rel in sources.modules.values():
+    for rel, source in sources.files.items():
         os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
-        shutil.copy2(os.path.join(sources.root, rel), os.path.join(src, rel))
+        shutil.copy2(source, os.path.join(src, rel))
     artifacts_dir = os.path.join(package, ARTIFACTS_DIR)
     os.makedirs(artifacts_dir)
     for artifact in service.artifacts:

@@ -184,6 +184,24 @@ def test_call_time_import_of_the_bundle_package(tmp_path, lazy_home, decoy_cwd, 
     assert json.loads(out) == "two"
 
 
+def test_first_calls_from_many_threads_at_once(lazy_bundle, lazy_home, decoy_cwd):
+    code = textwrap.dedent('''\
+        import json, sys, threading
+        import bentoml
+        svc = bentoml.load(sys.argv[1])
+        start, answers = threading.Barrier(16), []
+        def call(i):
+            start.wait()
+            answers.append(svc.shout([{"word": "t"}]) if i % 2 else svc.predict([{"x": 2}]))
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        print(json.dumps(sorted(json.dumps(a) for a in answers)))
+        ''')
+    out = _run([sys.executable, "-c", code, lazy_bundle], cwd=decoy_cwd, env=_env(lazy_home)).stdout
+    assert json.loads(out) == sorted(8 * ['["T!"]'] + 8 * ['["four"]'])
+
+
 def test_bentoml_run(lazy_bundle, lazy_home, decoy_cwd):
     for api, given, expected in (("predict", '{"x": 2}', "four"), ("shout", '{"word": "run"}', "RUN!")):
         out = _run([sys.executable, "-m", "bentoml", "run", lazy_bundle, api, "--input", given],

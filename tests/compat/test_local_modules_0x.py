@@ -202,6 +202,20 @@ def test_first_calls_from_many_threads_at_once(lazy_bundle, lazy_home, decoy_cwd
     assert json.loads(out) == sorted(8 * ['["T!"]'] + 8 * ['["four"]'])
 
 
+def test_a_module_missing_from_the_bundle_is_never_taken_from_elsewhere(lazy_bundle, lazy_home, decoy_cwd,
+                                                                        tmp_path):
+    bundle = tmp_path / "tampered"
+    shutil.copytree(lazy_bundle, bundle)
+    (bundle / "LazyLocalService" / "src" / "loud.py").unlink()
+    proc = subprocess.run([sys.executable, "-m", "bentoml", "run", bundle, "shout", "--input", '{"word": "x"}'],
+                          cwd=decoy_cwd, env=_env(lazy_home), capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "decoy" not in proc.stdout
+    # The API's failure (its traceback goes to the log, as any user code error's) ends in one line:
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: API 'shout' failed: ModuleNotFoundError: No module named 'loud' in the "
+                           "bundle's source folder"), proc.stderr
+
+
 def test_bentoml_run(lazy_bundle, lazy_home, decoy_cwd):
     for api, given, expected in (("predict", '{"x": 2}', "four"), ("shout", '{"word": "run"}', "RUN!")):
         out = _run([sys.executable, "-m", "bentoml", "run", lazy_bundle, api, "--input", given],

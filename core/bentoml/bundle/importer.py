@@ -84,13 +84,16 @@ class BundleImporter:
 
     def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
                   target: Optional[ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
-        """The spec of ``fullname`` from ``src/``; a name of the bundle that is not there is
-        not looked for anywhere else (the bundle must never get another project's module)."""
+        """The spec of ``fullname`` from ``src/``.  A top-level name of the bundle that is not
+        there is not looked for anywhere else (the bundle must never get another project's
+        module); a missing submodule is None, as its package's path is the bundle's anyway."""
         if not self.owns(fullname):
             return None
         parts = fullname.split(".")
         where = os.path.join(self.src_dir, *parts[:-1])
         spec = importlib.machinery.PathFinder.find_spec(fullname, [where])
+        if spec is None and len(parts) > 1:
+            return None
         if spec is None:
             raise ModuleNotFoundError(f"No module named {fullname!r} in the bundle's source folder "
                                       f"{self.src_dir}", name=fullname)

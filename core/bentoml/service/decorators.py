@@ -1,8 +1,7 @@
-"""The decorators that declare a service: ``@env``, ``@artifacts``, ``@api`` and
-``@web_static_content``.
+"""The decorators that declare a service: ``@env``, ``@artifacts`` and ``@api``.
 
 Each records its declaration on the class (``_bento_env``, ``_bento_artifacts``,
-a method's ``_bento_api_spec``, ``_bento_web_static_content``); :class:`~bentoml.service.BentoService` reads
+a method's ``_bento_api_spec``); :class:`~bentoml.service.BentoService` reads
 them when the class is defined and when an instance is made.
 """
 from __future__ import annotations

@@ -5,6 +5,7 @@ Public API only; integrations come from plugins (see :mod:`bentoml.hookspecs`).
 from bentoml import log_defaults as _log_defaults
 from bentoml._version import __version__
 from bentoml.service import BentoService, api, artifacts, env
+from bentoml.service.decorators import web_static_content
 
 _log_defaults.install()
 
@@ -25,3 +26,4 @@ def load_from_dir(path: str) -> "BentoService":
 
 
 __all__ = ["BentoService", "api", "artifacts", "env", "load", "load_from_dir", "__version__"]
+__all__ += ["web_static_content"]

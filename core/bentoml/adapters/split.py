@@ -22,6 +22,8 @@ def _length(result: Any) -> int:
 
 
 def _item(result: Any, i: int) -> Any:
+    if hasattr(result, "columns") and hasattr(result, "iloc"):  # a DataFrame: its row as one record
+        return dict(zip(result.columns, result.iloc[i].tolist()))
     return result.iloc[i] if hasattr(result, "iloc") else result[i]
 
 

@@ -26,6 +26,10 @@ def check_saveable(service: "BentoService", version: Optional[str] = None) -> st
     check_service_module(type(service))
     validate_name(service.name)
     version = validate_version(version) if version is not None else new_version()
+    static = type(service)._bento_web_static_content
+    if static is not None and static.folder is None:
+        raise InvalidArgument(f"cannot save {service.name}: @web_static_content({static.declared!r}) names no "
+                              f"folder (looked for {' and '.join(static.candidates)})")
     unpacked = [a.name for a in service.artifacts if not a.is_packed]
     if unpacked:
         raise ArtifactNotPacked(

@@ -101,6 +101,9 @@ class BundleConfig:
     apis: List[APIConfig] = attrs.field(factory=list)
     artifacts: List[ArtifactConfig] = attrs.field(factory=list)
     wheels: List[WheelRef] = attrs.field(factory=list)
+    # Added within schema 1: the folder ``@web_static_content`` declared, as declared
+    # (the bundle's copy is always ``<data_dir>/web_static_content``); absent without one.
+    web_static_content: Optional[str] = None
     schema_version: int = SCHEMA_VERSION
     kind: str = "BentoService"
 
@@ -109,6 +112,8 @@ class BundleConfig:
         for artifact in data["artifacts"]:
             if artifact.get("input_schema") is None:
                 artifact.pop("input_schema", None)  # optional: leave it out rather than write null
+        if data.get("web_static_content") is None:
+            data.pop("web_static_content", None)
         # Readers check the schema first: put it on top.
         return {"schema_version": data.pop("schema_version"), "kind": data.pop("kind"), **data}
 

@@ -1,8 +1,7 @@
-"""What a bundle needs: the service's local modules and its pinned requirements.
+"""What a bundle needs installed: its pinned requirements.
 
-Local modules are found by scanning imports (``modulefinder``) restricted to the
-directory that holds the service module's top-level package.  Everything else
-it imports is mapped to installed distributions with
+What the service's code imports beyond its local modules
+(:mod:`bentoml.bundle.local_sources`) is mapped to installed distributions with
 ``importlib.metadata.packages_distributions()`` and pinned to the installed
 version, so ``xgboost-cpu`` is recorded as ``xgboost-cpu``, never ``xgboost``.
 
@@ -15,11 +14,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import sys
-from modulefinder import ModuleFinder
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
-import attrs
 import importlib_metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -27,45 +23,6 @@ from packaging.utils import canonicalize_name
 from bentoml.exceptions import DependencyConflict, InvalidArgument
 
 logger = logging.getLogger(__name__)
-
-
-@attrs.define
-class LocalSources:
-    """The service module and the local modules it imports, as files under ``root``."""
-
-    root: str
-    module: str
-    modules: Dict[str, str]  # module name -> path relative to root
-
-
-def find_local_sources(module_name: str) -> LocalSources:
-    module = sys.modules[module_name]
-    module_file = os.path.abspath(module.__file__)  # type: ignore[arg-type]
-    root = os.path.dirname(module_file)
-    depth = module_name.count(".") + (1 if os.path.basename(module_file) == "__init__.py" else 0)
-    for _ in range(depth):
-        root = os.path.dirname(root)
-    finder = ModuleFinder(path=[root])
-    finder.import_hook(module_name)
-    modules = {}
-    for name, mod in finder.modules.items():
-        path = getattr(mod, "__file__", None)
-        if path and os.path.abspath(path).startswith(root + os.sep):
-            modules[name] = os.path.relpath(os.path.abspath(path), root)
-    return LocalSources(root, module_name, modules)
-
-
-def imported_top_level_names(sources: LocalSources) -> Set[str]:
-    """Top-level names the local modules import that are not local themselves."""
-    finder = ModuleFinder(path=[sources.root])
-    finder.import_hook(sources.module)
-    local_tops = {name.split(".")[0] for name in sources.modules}
-    names = set()
-    for name in finder.badmodules:
-        top = name.split(".")[0]
-        if top and top not in local_tops and not top.startswith("_"):
-            names.add(top)
-    return {n for n in names if n not in sys.stdlib_module_names and n not in sys.builtin_module_names}
 
 
 def _dist_of_module(import_name: str, candidates: List[str]) -> Optional[str]:

@@ -1,9 +1,9 @@
 """Where things are inside a bundle directory, and :class:`BundleLocation`.
 
 A saved bundle is ``<path>/bentoml.yml`` plus ``<path>/<Name>/`` holding the
-service source (``src/``) and the artifacts (``artifacts/``); once the bundle
-is pip-installed, its package directory holds ``src/`` and ``artifacts/``
-itself.  ``wheels/`` at the top carries our kernel and plugins.
+service source (``src/``), the artifacts (``artifacts/``) and, for a service
+with ``@web_static_content``, its web UI (``web_static_content/``); once the
+bundle is pip-installed, its package directory holds them itself.  ``wheels/`` at the top carries our kernel and plugins.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bentoml.bundle.config import BundleConfig
 SOURCE_DIR = "src"
 ARTIFACTS_DIR = "artifacts"
 WHEELS_DIR = "wheels"
+WEB_STATIC_CONTENT_DIR = "web_static_content"
 
 
 def data_dir(path: str, name: str) -> str:
@@ -40,6 +41,10 @@ class BundleLocation:
     @property
     def artifacts_dir(self) -> str:
         return os.path.join(self.data_dir, ARTIFACTS_DIR)
+
+    @property
+    def web_static_content_dir(self) -> str:
+        return os.path.join(self.data_dir, WEB_STATIC_CONTENT_DIR)
 
     @classmethod
     def of(cls, path: str, config: BundleConfig) -> "BundleLocation":

@@ -5,30 +5,27 @@ artifacts: bundles are trusted input, like any Python package you install.
 
 The bundle's local modules are imported from its ``src/`` directory and then
 taken out of ``sys.modules`` again, so two versions of one service (whose
-modules share names) can be loaded in one process side by side.  The service
+modules share names) can be loaded in one process side by side; the bundle's
+code still imports them at any time (``bentoml.bundle.importer``).  The service
 module must be a file in that directory: a ``bentoml.yml`` naming an installed
 module (``module: this``) or a file elsewhere is refused, never imported.
 """
 from __future__ import annotations
 
-import contextlib
 import glob
 import importlib
 import os
-import sys
-import threading
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import importlib_metadata
 
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.bundle.config import BundleConfig
+from bentoml.bundle.importer import BundleImporter
 from bentoml.bundle.layout import WHEELS_DIR, BundleLocation
 from bentoml.exceptions import BundleError, MissingPlugin
 from bentoml.plugins.install_hints import plugin_install_command
 from bentoml.service import BentoService
-
-_import_lock = threading.Lock()
 
 
 def _check_providers(config: BundleConfig, where: str) -> None:
@@ -71,27 +68,6 @@ def _service_module_file(path: str, src_dir: str, module: str) -> str:
     raise BundleError(f"bundle {path}: its service module {module} is not in its source folder {src_dir}")
 
 
-@contextlib.contextmanager
-def _bundle_modules(src_dir: str, local_modules: List[str], keep: bool = False) -> Iterator[None]:
-    """Import the bundle's local modules from ``src_dir``, then hide them again.
-
-    ``keep`` leaves them importable (a server process hosts one bundle, and user
-    code may import its local modules lazily at request time).
-    """
-    with _import_lock:
-        stashed = {name: sys.modules.pop(name) for name in local_modules if name in sys.modules}
-        sys.path.insert(0, src_dir)
-        importlib.invalidate_caches()
-        try:
-            yield
-        finally:
-            if not keep:
-                sys.path.remove(src_dir)
-                for name in local_modules:
-                    sys.modules.pop(name, None)
-                sys.modules.update(stashed)
-
-
 def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArtifact], bool]] = None,
                   keep_modules: bool = False) -> BentoService:
     """Load the bundle at ``path`` (a bundle directory or its installed package).
@@ -107,10 +83,11 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
     _check_providers(config, path)
     location = BundleLocation.of(path, config)
     module_file = _service_module_file(path, location.source_dir, config.service.module)
-    # The service module is taken out of sys.modules like the local ones, so an
-    # already imported module of that name is never mistaken for the bundle's.
+    # The service module is the bundle's like the local ones, so an already
+    # imported module of that name is never mistaken for the bundle's.
     local_modules = list(dict.fromkeys(config.service.local_modules + [config.service.module]))
-    with _bundle_modules(location.source_dir, local_modules, keep=keep_modules):
+    importer = BundleImporter(location.source_dir, local_modules)
+    with importer.imports(keep=keep_modules):
         try:
             module = importlib.import_module(config.service.module)
         except ImportError as exc:

@@ -32,10 +32,11 @@ from bentoml.bundle import templates
 from bentoml.bundle.checks import check_saveable
 from bentoml.bundle.config import (APIConfig, ArtifactConfig, BundleConfig, EnvConfig,
                                    ProviderRef, ServiceRef, WheelRef, BUNDLE_CONFIG_FILE)
-from bentoml.bundle.dependencies import (LocalSources, distributions_for_imports,
-                                         find_local_sources, imported_top_level_names,
-                                         merge_requirements, read_requirements_file)
-from bentoml.bundle.layout import ARTIFACTS_DIR, SOURCE_DIR, WHEELS_DIR, BundleLocation
+from bentoml.bundle.dependencies import (distributions_for_imports, merge_requirements,
+                                         read_requirements_file)
+from bentoml.bundle.layout import (ARTIFACTS_DIR, SOURCE_DIR, WEB_STATIC_CONTENT_DIR, WHEELS_DIR,
+                                   BundleLocation)
+from bentoml.bundle.local_sources import LocalSources, find_local_sources
 from bentoml.bundle.packages import conda_dependencies, system_packages
 from bentoml.bundle.wheels import build_wheel
 from bentoml.exceptions import BundleError, InvalidArgument
@@ -116,7 +117,7 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
 
     import_names = _requirement_imports(service)
     if env.auto_pip_dependencies:
-        import_names += sorted(imported_top_level_names(sources))
+        import_names += sorted(sources.missing)
     inferred = distributions_for_imports(import_names)
     wheel_dists = {KERNEL_DISTRIBUTION}
     wheel_dists |= {p.distribution for p in [a.provider for a in artifacts]
@@ -142,6 +143,8 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
             docker_base_image=env.docker_base_image or f"python:{'.'.join(py.split('.')[:2])}-slim",
             has_setup_sh=bool(env.setup_sh)),
         apis=apis, artifacts=artifacts)
+    static = type(service)._bento_web_static_content
+    config.web_static_content = static.declared if static is not None else None
     return config, sorted(wheel_dists)
 
 
@@ -187,14 +190,35 @@ def write_bundle(service: "BentoService", path: str, version: str) -> BundleLoca
     return BundleLocation.of(path, config)
 
 
+def _copy_web_static_content(service: "BentoService", target: str) -> None:
+    """The folder ``@web_static_content`` declared, into the bundle; a symlink is copied as
+    the file it points to, so the bundle holds everything it serves (and nothing else)."""
+    static = type(service)._bento_web_static_content
+    if static is None:
+        return
+    folder = static.folder
+    if folder is None:
+        raise BundleError(f"@web_static_content({static.declared!r}): the folder is gone "
+                          f"(looked for {' and '.join(static.candidates)})")
+    try:
+        shutil.copytree(folder, target, symlinks=False)
+    except shutil.Error as exc:  # one (src, dst, why) per file that could not be copied
+        src, _dst, why = exc.args[0][0]
+        raise BundleError(f"@web_static_content({static.declared!r}): cannot copy {src}: {why}") from None
+    except OSError as exc:
+        raise BundleError(f"@web_static_content({static.declared!r}): cannot copy {exc.filename}: "
+                          f"{exc.strerror}") from None
+
+
 def _write_bundle(service: "BentoService", root: str, version: str) -> BundleConfig:
     sources = find_local_sources(type(service).__module__)
     config, wheel_dists = build_config(service, version, sources)
     package = os.path.join(root, service.name)
     src = os.path.join(package, SOURCE_DIR)
-    for rel in sources.modules.values():
+    for rel, source in sources.files.items():
         os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
-        shutil.copy2(os.path.join(sources.root, rel), os.path.join(src, rel))
+        shutil.copy2(source, os.path.join(src, rel))
+    _copy_web_static_content(service, os.path.join(package, WEB_STATIC_CONTENT_DIR))
     artifacts_dir = os.path.join(package, ARTIFACTS_DIR)
     os.makedirs(artifacts_dir)
     for artifact in service.artifacts:

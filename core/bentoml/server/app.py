@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from bentoml.exceptions import BundleError
 from bentoml.inference import InferenceResult
 from bentoml.openapi import openapi_spec
 from bentoml.server import routes
@@ -29,6 +31,7 @@ from bentoml.server.metrics import UNMATCHED, ServerMetrics
 from bentoml.server.readiness import Readiness
 from bentoml.server.request_ids import RequestIds
 from bentoml.server.response import CORS_HEADERS, build_response
+from bentoml.server.static_content import register_static_routes
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
@@ -72,12 +75,13 @@ class ServiceApp:
     Every request passes through :meth:`__call__`, which gives it its request id,
     counts it in flight and in ``metrics`` (each answer, whoever gave it: an API,
     a Flask route or error handler, or the last-resort fallback), times it, and
-    writes its line to ``access_log`` (None: no access log).
+    writes its line to ``access_log`` (None: no access log).  ``fallback_endpoint``
+    labels the paths no route names (the web UI's files, when it has one).
     """
 
     def __init__(self, flask_app: Flask, handlers: Dict[str, APIHandler], in_flight: InFlight,
                  request_ids: RequestIds, readiness: Readiness, metrics: ServerMetrics,
-                 access_log: Optional[AccessLog] = None):
+                 access_log: Optional[AccessLog] = None, fallback_endpoint: str = UNMATCHED):
         self.flask = flask_app
         self.handlers = handlers
         self.in_flight = in_flight
@@ -88,6 +92,7 @@ class ServiceApp:
         self._routes = {f"/{name}": handler for name, handler in handlers.items()}
         # endpoint label of each path: an API's or a route's path, a file route's rule
         self._endpoints = {path: path for path in self._routes}
+        self._fallback_endpoint = fallback_endpoint  # the web UI's rule, when it answers every other path
         self._file_routes: List[Tuple[str, str]] = []
         for route in routes.SERVER_ROUTES:
             if route.files:
@@ -103,7 +108,7 @@ class ServiceApp:
         for prefix, rule in self._file_routes:
             if path.startswith(prefix):
                 return rule
-        return UNMATCHED
+        return self._fallback_endpoint
 
     def __call__(self, environ: dict, start_response):
         started = time.perf_counter()
@@ -266,7 +271,14 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
         feedback_logger.info(json.dumps({"service": service.name, "version": service.version, **data}))
         return Response(json.dumps({"status": "recorded"}), mimetype="application/json")
 
-    register_docs_routes(app, service)
+    static_folder = service.get_web_static_content_path()
+    if static_folder is not None and not os.path.isdir(static_folder):
+        raise BundleError(f"{service.name} declares @web_static_content({service.web_static_content!r}) "
+                          f"but its folder {static_folder} is missing")
+    register_docs_routes(app, service, at_index=static_folder is None)
+    if static_folder is not None:
+        own = {rule.rule.split("/")[1] for rule in app.url_map.iter_rules()} - {""}
+        register_static_routes(app, static_folder, reserved=own | set(handlers))
 
     @app.errorhandler(404)
     def not_found(_e: Exception) -> Response:
@@ -290,7 +302,8 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
 
     readiness.mark_ready()  # a worker builds its app once its artifacts are loaded
     return ServiceApp(app, handlers, in_flight, request_ids, readiness, metrics,
-                      AccessLog() if config.access_log else None)
+                      AccessLog() if config.access_log else None,
+                      fallback_endpoint=routes.WEB_STATIC_CONTENT.rule if static_folder is not None else UNMATCHED)
 
 
 def _flask_view(handler: APIHandler):

@@ -1,4 +1,4 @@
-"""``GET /``: the service's docs page with an embedded Swagger UI that works offline.
+"""``GET /`` and ``/docs``: the service's docs page with an embedded Swagger UI that works offline.
 
 The Swagger UI files come from the ``flask-swagger-ui`` package's own copy
 (served under ``/docs/``), never from a CDN.  The page links them, and the
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, Response, abort, send_from_directory
 
-from bentoml.server.routes import DOCS_FILES, DOCS_JSON, INDEX
+from bentoml.server.routes import DOCS_FILES, DOCS_JSON, DOCS_PAGE, INDEX
 
 if TYPE_CHECKING:
     from bentoml.service import BentoService
@@ -50,8 +50,9 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def register_docs_routes(app: Flask, service: "BentoService") -> None:
-    """Add the docs page (``GET /``) and the Swagger UI's files (``GET /docs/...``) to ``app``."""
+def register_docs_routes(app: Flask, service: "BentoService", at_index: bool = True) -> None:
+    """Add the docs page (``GET /docs``, and ``GET /`` when ``at_index``) and the Swagger
+    UI's files (``GET /docs/...``) to ``app``."""
     dist = _swagger_dist()
     apis = "".join(
         f"<li><code>POST /{html.escape(api.name)}</code> ({html.escape(api.input_adapter.input_type)}): "
@@ -61,9 +62,13 @@ def register_docs_routes(app: Flask, service: "BentoService") -> None:
         doc=html.escape(inspect.cleandoc(type(service).__doc__ or "") or f"BentoService {service.name}"),
         apis=apis, files=DOCS_FILES.path.lstrip("/"), spec=DOCS_JSON.path.lstrip("/"))
 
-    @app.route(INDEX.rule, methods=INDEX.methods)
-    def index() -> Response:
+    def docs_page() -> Response:
         return Response(page, mimetype="text/html")
+
+    # Its links are relative: from /docs as from /, "docs/x" is /docs/x and "docs.json" /docs.json.
+    app.add_url_rule(DOCS_PAGE.rule, "docs_page", docs_page, methods=DOCS_PAGE.methods)
+    if at_index:
+        app.add_url_rule(INDEX.rule, "index", docs_page, methods=INDEX.methods)
 
     @app.route(DOCS_FILES.rule, methods=DOCS_FILES.methods)
     def swagger_asset(filename: str) -> Response:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from bentoml.artifact import ArtifactCollection, BentoServiceArtifact
 from bentoml.exceptions import InvalidArgument, NotFound
-from bentoml.service.decorators import ServiceEnv
+from bentoml.service.decorators import ServiceEnv, WebStaticContent
 from bentoml.service.inference_api import APISpec, InferenceAPI
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class BentoService:
     _bento_artifacts: List[BentoServiceArtifact] = []
     _bento_api_specs: Dict[str, APISpec] = {}
     _bento_api_funcs: Dict[str, Callable] = {}
+    _bento_web_static_content: Optional[WebStaticContent] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -68,6 +69,20 @@ class BentoService:
     @property
     def inference_apis(self) -> List[InferenceAPI]:
         return list(self._apis.values())
+
+    @property
+    def web_static_content(self) -> Optional[str]:
+        """The folder ``@bentoml.web_static_content`` declared, as declared (None without one)."""
+        declared = type(self)._bento_web_static_content
+        return declared.declared if declared is not None else None
+
+    def get_web_static_content_path(self) -> Optional[str]:
+        """The web UI folder the API server serves: the bundle's copy once saved or loaded,
+        else the declared folder (None without one, or when it does not exist)."""
+        declared = type(self)._bento_web_static_content
+        if declared is None:
+            return None
+        return self._bundle.web_static_content_dir if self._bundle is not None else declared.folder
 
     def get_inference_api(self, name: str) -> InferenceAPI:
         try:

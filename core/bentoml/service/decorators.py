@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -130,5 +130,48 @@ def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[st
         func._bento_api_spec = make_api_spec(func, input, output, api_name,
                                              mb_max_batch_size, mb_max_latency, mb_fixed_batch_size)
         return func
+
+    return decorator
+
+
+@attrs.frozen
+class WebStaticContent:
+    """What ``@bentoml.web_static_content`` declares: the folder as given, and where it may be."""
+
+    declared: str
+    #: in order: relative to the service's module, then (BentoML 0.8's base) the working directory
+    candidates: Tuple[str, ...]
+
+    @property
+    def folder(self) -> Optional[str]:
+        """The first candidate that is a folder (None when none is)."""
+        return next((c for c in self.candidates if os.path.isdir(c)), None)
+
+
+def web_static_content(path: str) -> Callable[[type], type]:
+    """Bundle a folder of static files, a web UI for the service, and serve it at ``/``::
+
+        @bentoml.web_static_content('./static')
+        class IrisClassifier(bentoml.BentoService): ...
+
+    ``path`` holds ``index.html`` (answered at ``/``; the docs page moves to
+    ``/docs``) and whatever it links to.  A relative path is taken relative to
+    the file that defines the service class, or else, as BentoML 0.8 took it,
+    to the working directory.  ``save`` copies the folder into the bundle
+    (symlinks copied as the files they point to); the API server serves only
+    that copy.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
+        raise InvalidArgument(f"@web_static_content takes the path of a folder, got {path!r}")
+    declared = os.path.expanduser(os.fspath(path))
+
+    def decorator(cls: type) -> type:
+        if os.path.isabs(declared):
+            candidates: Tuple[str, ...] = (os.path.normpath(declared),)
+        else:
+            candidates = tuple(dict.fromkeys(os.path.normpath(os.path.join(base, declared))
+                                             for base in (_module_dir(cls), os.getcwd())))
+        cls._bento_web_static_content = WebStaticContent(os.fspath(path), candidates)
+        return cls
 
     return decorator

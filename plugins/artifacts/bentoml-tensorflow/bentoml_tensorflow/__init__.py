@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 from typing import Any
@@ -150,8 +151,9 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
                 save_keras_as_saved_model(model, target)
         except Exception as exc:  # tracing runs the user's code; the .keras file is complete anyway
             shutil.rmtree(target, ignore_errors=True)
+            logger.debug("tracing the Keras model of artifact %r failed", self.name, exc_info=True)
             logger.warning("artifact %r: could not also save the Keras model as a SavedModel (%s); it loads only "
-                           "where Keras finds %s", self.name, _first_line(exc), ", ".join(own))
+                           "where Keras finds %s", self.name, _traced_error(exc), ", ".join(own))
 
     # -- load ------------------------------------------------------------------------
     def _load(self, path: str) -> Any:
@@ -193,6 +195,13 @@ def _first_line(exc: BaseException) -> str:
     """The first sentence of an error: Keras appends the whole object config to some."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text.split(". ", 1)[0].rstrip(".")
+
+
+def _traced_error(exc: BaseException) -> str:
+    """A tracing error in one line: TensorFlow wraps it in the traced frames ("in user code: ...")."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    named = [line for line in lines if re.match(r"\w+(Error|Exception): ", line)]
+    return named[-1] if named else f"{type(exc).__name__}: {next((line for line in lines if line), '')}"
 
 
 @hookimpl

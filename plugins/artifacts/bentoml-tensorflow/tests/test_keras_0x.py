@@ -13,6 +13,7 @@ all of them, ``bentoml run`` and a real server.
 """
 import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -322,3 +323,25 @@ def test_keras_file_alone_without_its_class_is_one_bundle_error(fashion_bundle, 
     with pytest.raises(BundleError, match=r"^TensorflowSavedModelArtifact 'model': Keras cannot rebuild \S+"
                                           r"model\.keras: Could not locate class 'FashionMnist'$"):
         TensorflowSavedModelArtifact("model").load(str(artifacts))
+
+
+def test_a_model_tensorflow_cannot_trace_is_saved_as_keras_alone_with_a_warning(keras, tmp_path, caplog):
+    """An eager-only ``call`` cannot become a SavedModel: the save still succeeds, and says where it loads."""
+
+    class EagerOnly(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x) * float(np.asarray(x.numpy()).size > 0)  # .numpy(): eager tensors only
+
+    model = EagerOnly()
+    model(np.ones((1, 3), np.float32))
+    with caplog.at_level("WARNING", logger="bentoml.tensorflow"):
+        TensorflowSavedModelArtifact("model").pack(model).save(str(tmp_path))
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.keras"]
+    (record,) = [r for r in caplog.records if r.name == "bentoml.tensorflow"]
+    assert re.fullmatch(r"artifact 'model': could not also save the Keras model as a SavedModel \(AttributeError: "
+                        r"[^\n]*EagerOnly[^\n]*\); it loads only where Keras finds \S+\.EagerOnly", record.getMessage()), \
+        record.getMessage()

@@ -1,9 +1,10 @@
-"""Keras models loaded from a bundle: still Keras models, but bad input is a BadInput.
+"""Keras models this plugin packs or loads: still Keras models, but bad input is a BadInput.
 
-A loaded model's class is swapped for a subclass of its own class that fits
+The model's class is swapped for a subclass of its own class that fits
 the first argument of ``model(x)``, ``model.predict(x)`` and
 ``model.predict_on_batch(x)`` to the model's declared inputs (dtype and shape,
-see :mod:`bentoml_tensorflow._inputs`) before Keras sees it.  So a request of
+see :mod:`bentoml_tensorflow._inputs`; for a subclassed model, the rank and
+dtype of its first call) before Keras sees it.  So a request of
 the wrong shape is answered 400 naming the input, lists work where Keras wants
 arrays, and ``isinstance(model, keras.Sequential)``, ``model.layers``,
 ``model.save(...)`` and everything else stay Keras's own.

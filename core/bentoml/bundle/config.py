@@ -169,8 +169,8 @@ def refuse_0x_bundle(data: Any, bundle_dir: str) -> None:
     version = saved_by_0x(data)
     if version is None:
         return
-    if not re.fullmatch(r"[\w.+-]{1,64}", version):  # keep a tampered value to one readable line
-        version = repr(version[:64])
+    if not re.fullmatch(r"0\.\d+[\w.+-]{0,60}", version):  # not a 0.x release: edited, or a service version
+        version = "0.x"
     raise BundleError(f"{bundle_dir} was saved by BentoML {version}, not by this kernel; re-save the "
                       "service with this kernel (see docs/migrating.md)")
 

@@ -148,7 +148,36 @@ class BundleConfig:
                 data = yaml.safe_load(f)
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise BundleError(f"{path} is corrupt: not valid YAML ({exc})") from None
+        refuse_0x_bundle(data, bundle_dir)
         return cls.from_dict(data, path)
+
+
+def saved_by_0x(data: Any) -> Optional[str]:
+    """The BentoML 0.x release that wrote this ``bentoml.yml``, or None when it is not one of theirs.
+
+    0.3-0.13 wrote ``version: <bentoml version>``, ``kind: BentoService`` and a
+    ``metadata:`` mapping (service name, version, module); 0.1-0.2 wrote
+    ``bentoml_version`` next to ``module_name`` at the top.  Ours always has
+    ``schema_version``.
+    """
+    if not isinstance(data, dict) or "schema_version" in data:
+        return None
+    if isinstance(data.get("metadata"), dict) and "version" in data:
+        return str(data["version"])
+    if "module_name" in data and "bentoml_version" in data:
+        return str(data["bentoml_version"])
+    return None
+
+
+def refuse_0x_bundle(data: Any, bundle_dir: str) -> None:
+    """A BundleError for a bundle BentoML 0.x saved: its layout and pickles are not this kernel's."""
+    version = saved_by_0x(data)
+    if version is None:
+        return
+    if not re.fullmatch(r"0\.\d+[\w.+-]{0,60}", version):  # not a 0.x release: edited, or a service version
+        version = "0.x"
+    raise BundleError(f"{bundle_dir} was saved by BentoML {version}, not by this kernel; re-save the "
+                      "service with this kernel (see docs/migrating.md)")
 
 
 def _check_names(config: BundleConfig, where: str) -> None:

@@ -30,7 +30,11 @@ def parse_body(text: str, dtype: DType = None) -> Tuple[Arrays, int]:
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        msg = exc.msg.removesuffix(" at")  # json says "Invalid control character at"
+        hint = ""
+        if msg == "Invalid control character":  # e.g. "$(base64 image.png)" pasted into a JSON string
+            hint = "; a line break inside a JSON string must be written \\n"
+        raise BadInput(f"body is not valid JSON: {msg} at line {exc.lineno} column {exc.colno}{hint}") from None
     if not isinstance(body, dict):
         raise BadInput(f'expected a JSON object {{"instances": [...]}} or {{"inputs": ...}}, '
                        f"got a JSON {type(body).__name__}")

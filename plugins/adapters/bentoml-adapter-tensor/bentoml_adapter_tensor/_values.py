@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import string
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,14 +23,26 @@ _INT64 = np.iinfo(np.int64)
 _KIND_NAMES = {int: "number", float: "number", bool: "boolean", str: "string", dict: "object"}
 
 
+#: Deleted before decoding: ``base64`` (the command) and Python's ``encodebytes`` wrap lines at 76 columns.
+_WHITESPACE = str.maketrans("", "", string.whitespace)
+
+
 def _decode_b64(obj: Dict[str, Any], where: str) -> bytes:
+    """The bytes of a ``{"b64": ...}`` value; line breaks and spaces in the text are ignored.
+
+    BentoML 0.x decoded leniently and so took wrapped base64; it also dropped
+    any other character outside the alphabet, which silently corrupts data
+    (URL-safe ``-`` and ``_``, a stray ``%``): those are refused here.
+    """
     if set(obj) != {"b64"} or not isinstance(obj["b64"], str):
         raise BadInput(f"{where}: an object where a value belongs must be {{\"b64\": \"<base64 text>\"}} "
                        f"(a binary value), got keys {sorted(obj)}")
+    text = obj["b64"].translate(_WHITESPACE)
     try:
-        return base64.b64decode(obj["b64"], validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise BadInput(f"{where}: \"b64\" is not valid base64: {exc}") from None
+        hint = " (URL-safe base64, with - and _, is not accepted: use + and /)" if set(text) & set("-_") else ""
+        raise BadInput(f"{where}: \"b64\" is not valid base64: {exc}{hint}") from None
 
 
 def is_b64(value: Any) -> bool:

@@ -7,16 +7,20 @@ package; numpy and the helper modules are imported as late.
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import sys
 from typing import Any
 
 from bentoml.artifact import BentoServiceArtifact
-from bentoml.exceptions import InvalidArgument, NotFound
+from bentoml.exceptions import BundleError, InvalidArgument, NotFound
 from bentoml.hookspecs import hookimpl
 
 __all__ = ["TensorflowSavedModelArtifact"]
+
+logger = logging.getLogger("bentoml.tensorflow")
 
 SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "model.keras"
@@ -50,13 +54,18 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
       ``saved_model.pb``), copied as is; or the path of a ``.keras`` file;
     - a Keras 3 model, saved in the ``.keras`` format as ``<name>/model.keras``:
       Keras 3 cannot read a SavedModel back as a Keras model, and the ``.keras``
-      file keeps it one (layers, ``predict``, ``fit``).
+      file keeps it one (layers, ``predict``, ``fit``).  When the model uses
+      classes of the user's own (a subclassed ``keras.Model``, a custom layer),
+      which Keras can rebuild only where they are registered, a SavedModel is
+      written next to it as BentoML 0.x did; a process where Keras cannot find
+      those classes loads that instead, with the model's ``tf.function``
+      methods and ``__call__`` (see :mod:`bentoml_tensorflow.keras_saved_model`).
 
     In the API function, ``self.artifacts.<name>`` is, for a SavedModel, a
     :class:`~bentoml_tensorflow.saved_model.LoadedSavedModel` (also for a
     packed ``tf.Module``, so a service behaves the same before and after it is
     saved) and, for Keras, the Keras model itself (see
-    :mod:`bentoml_tensorflow.keras_model`).  Calling either with lists or
+    :mod:`bentoml_tensorflow.keras_model`), packed or loaded.  Calling either with lists or
     numpy arrays converts them to the declared input dtype when no value
     changes, and raises :class:`~bentoml.exceptions.BadInput` (HTTP 400,
     naming the input) when the shape or dtype cannot match::
@@ -84,8 +93,12 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
     def _pack(self, obj: Any) -> Any:
         from bentoml_tensorflow.saved_model import LoadedSavedModel
 
-        if isinstance(obj, LoadedSavedModel) or _is_keras_model(obj):
+        if isinstance(obj, LoadedSavedModel):
             return obj
+        if _is_keras_model(obj):
+            from bentoml_tensorflow.keras_model import guard_keras_model
+
+            return guard_keras_model(obj)
         if isinstance(obj, (str, os.PathLike)):
             return self._pack_path(os.path.abspath(os.fspath(obj)))
         if _is_trackable(obj):
@@ -112,7 +125,7 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
     # -- save ------------------------------------------------------------------------
     def _save(self, obj: Any, path: str) -> None:
         if _is_keras_model(obj):
-            obj.save(os.path.join(path, KERAS_FILE))
+            self._save_keras(obj, path)
             return
         target = os.path.join(path, SAVED_MODEL_DIR)
         if obj.path is not None:  # a SavedModel from disk: copy it, assets and all, unchanged
@@ -122,12 +135,39 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
 
             import_tensorflow().saved_model.save(obj.wrapped, target)
 
+    def _save_keras(self, model: Any, path: str) -> None:
+        from bentoml_tensorflow.keras_model import as_own_class
+        from bentoml_tensorflow.keras_saved_model import classes_keras_cannot_import, save_keras_as_saved_model
+
+        keras_file = os.path.join(path, KERAS_FILE)
+        model.save(keras_file)
+        own = classes_keras_cannot_import(keras_file)
+        if not own:
+            return
+        target = os.path.join(path, SAVED_MODEL_DIR)
+        logger.debug("artifact %r uses %s: also saving it as a SavedModel", self.name, ", ".join(own))
+        try:
+            with as_own_class(model):
+                save_keras_as_saved_model(model, target)
+        except Exception as exc:  # tracing runs the user's code; the .keras file is complete anyway
+            shutil.rmtree(target, ignore_errors=True)
+            logger.debug("tracing the Keras model of artifact %r failed", self.name, exc_info=True)
+            logger.warning("artifact %r: could not also save the Keras model as a SavedModel (%s); it loads only "
+                           "where Keras finds %s", self.name, _traced_error(exc), ", ".join(own))
+
     # -- load ------------------------------------------------------------------------
     def _load(self, path: str) -> Any:
         keras_file = os.path.join(path, KERAS_FILE)
-        if os.path.isfile(keras_file):
-            return self._load_keras(keras_file)
         saved_model = os.path.join(path, SAVED_MODEL_DIR)
+        if os.path.isfile(keras_file):
+            try:
+                return self._load_keras(keras_file)
+            except (TypeError, ValueError) as exc:  # how Keras says it cannot rebuild a class
+                reason = _first_line(exc)
+                if not os.path.isdir(saved_model):
+                    raise BundleError(f"TensorflowSavedModelArtifact {self.name!r}: Keras cannot rebuild "
+                                      f"{keras_file}: {reason}") from None
+            logger.info("artifact %r is loaded as a SavedModel, not as a Keras model: %s", self.name, reason)
         if os.path.isdir(saved_model):
             return self._load_saved_model(saved_model)
         raise NotFound(f"TensorflowSavedModelArtifact {self.name!r}: {path} holds neither "
@@ -145,7 +185,23 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
         from bentoml_tensorflow._tensorflow import import_keras
         from bentoml_tensorflow.keras_model import guard_keras_model
 
-        return guard_keras_model(import_keras().saving.load_model(path))
+        # safe_mode=False: Keras otherwise refuses the Python bytecode of Lambda layers.  That
+        # guard is for files from strangers; a Bento is trusted code (it runs its own Python
+        # module and unpickles its artifacts anyway, see the README's "Trust").
+        return guard_keras_model(import_keras().saving.load_model(path, safe_mode=False))
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first sentence of an error: Keras appends the whole object config to some."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(". ", 1)[0].rstrip(".")
+
+
+def _traced_error(exc: BaseException) -> str:
+    """A tracing error in one line: TensorFlow wraps it in the traced frames ("in user code: ...")."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    named = [line for line in lines if re.match(r"\w+(Error|Exception): ", line)]
+    return named[-1] if named else f"{type(exc).__name__}: {next((line for line in lines if line), '')}"
 
 
 @hookimpl

@@ -1,9 +1,10 @@
-"""Keras models loaded from a bundle: still Keras models, but bad input is a BadInput.
+"""Keras models this plugin packs or loads: still Keras models, but bad input is a BadInput.
 
-A loaded model's class is swapped for a subclass of its own class that fits
+The model's class is swapped for a subclass of its own class that fits
 the first argument of ``model(x)``, ``model.predict(x)`` and
 ``model.predict_on_batch(x)`` to the model's declared inputs (dtype and shape,
-see :mod:`bentoml_tensorflow._inputs`) before Keras sees it.  So a request of
+see :mod:`bentoml_tensorflow._inputs`; for a subclassed model, the rank and
+dtype of its first call) before Keras sees it.  So a request of
 the wrong shape is answered 400 naming the input, lists work where Keras wants
 arrays, and ``isinstance(model, keras.Sequential)``, ``model.layers``,
 ``model.save(...)`` and everything else stay Keras's own.
@@ -11,15 +12,19 @@ arrays, and ``isinstance(model, keras.Sequential)``, ``model.layers``,
 Why a subclass and not a wrapper object: user code and Keras itself check
 ``isinstance(model, keras.Model)``, and a wrapper would fail those checks.
 Why not patch instance attributes: Python looks ``__call__`` up on the class.
-The subclass carries its base's module and name, so Keras serializes a loaded
-model as the original class, and a model saved again loads without this plugin.
-Only models this plugin loads are changed; a packed model is never touched.
+The subclass carries its base's module and name, and ``save`` runs as the
+base class (Keras looks a registered class's name up by the class object), so a
+model saved again loads without this plugin.  Packed models get the same checks
+(in place, as loaded ones), so a service answers the same before and after it
+is saved.
 """
 from __future__ import annotations
 
+import contextlib
+import inspect
 import numbers
 import sys
-from typing import Any
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -28,15 +33,54 @@ from bentoml.artifact import with_mixin
 from bentoml_tensorflow._inputs import conform
 from bentoml_tensorflow._tensorflow import import_tensorflow
 
-def _fit_one(value: Any, spec: Any) -> Any:
-    return conform(value, list(spec.shape), str(spec.dtype), f"input {spec.name!r}")
+class InputSpec(NamedTuple):
+    """One input of a Keras model: its name, shape (None: any size) and dtype name.
+
+    ``recorded``: the shape is the one of the model's first call, not a declared one.
+    """
+
+    name: str
+    shape: Tuple[Optional[int], ...]
+    dtype: str
+    recorded: bool = False
+
+
+def declared_inputs(model: Any) -> List[InputSpec]:
+    """The inputs ``model`` declares (functional, Sequential), else those of its first call.
+
+    A subclassed model declares no inputs; Keras records the shapes its call
+    was first built for (``_build_shapes_dict``, which Keras's own
+    ``model.export()`` reads too), one per positional argument of ``call``,
+    typed ``model.input_dtype``.  The batch dimension is left free.  Empty
+    when the model was never built.
+    """
+    try:
+        inputs = list(model.inputs or [])
+    except (AttributeError, ValueError):  # subclassed models have no declared inputs
+        inputs = []
+    if inputs:
+        return [InputSpec(i.name, tuple(i.shape), str(i.dtype)) for i in inputs]
+    shapes = getattr(model, "_build_shapes_dict", None) or {}
+    if not shapes or not all(isinstance(s, (tuple, list)) and s for s in shapes.values()):
+        return []  # never built, or nested (dict, list) arguments: left to Keras
+    names = list(inspect.signature(model.call).parameters)[: len(shapes)]
+    dtype = str(getattr(model, "input_dtype", None) or "float32")
+    return [InputSpec(name, (None,) + tuple(shape[1:]), dtype, recorded=True)
+            for name, shape in zip(names, shapes.values())]
+
+
+def _fit_one(value: Any, spec: InputSpec) -> Any:
+    # Of a recorded (first-call) shape only the rank is kept: a subclassed model may take other sizes.
+    shape = [None] * len(spec.shape) if spec.recorded else list(spec.shape)
+    return conform(value, shape, spec.dtype, f"input {spec.name!r}")
 
 
 def fit_keras_inputs(model: Any, x: Any) -> Any:
-    """``x`` fitted to ``model.inputs``; unchanged when Keras should handle it itself.
+    """``x`` fitted to the model's inputs (:func:`declared_inputs`); unchanged when Keras should handle it.
 
     Datasets, generators, DataFrames and symbolic tensors pass through, as do
-    inputs of models that declare none (subclassed models built on first call).
+    inputs of models never built.  A subclassed model's inputs are fitted to
+    the rank and dtype of its first call; the sizes are left to Keras.
     """
     tf = import_tensorflow()
     keras = sys.modules["keras"]
@@ -44,10 +88,7 @@ def fit_keras_inputs(model: Any, x: Any) -> Any:
         return x
     if not (isinstance(x, (list, tuple, dict, np.ndarray, numbers.Number, str, bytes)) or tf.is_tensor(x)):
         return x
-    try:
-        specs = list(model.inputs or [])
-    except (AttributeError, ValueError):
-        specs = []
+    specs = declared_inputs(model)
     if not specs:
         return x
     if isinstance(x, dict):
@@ -55,7 +96,7 @@ def fit_keras_inputs(model: Any, x: Any) -> Any:
         return {k: _fit_one(v, by_name[k]) if k in by_name else v for k, v in x.items()}
     if len(specs) == 1:
         return _fit_one(x, specs[0])
-    if isinstance(x, (list, tuple)) and len(x) == len(specs):
+    if isinstance(x, (list, tuple)) and len(x) == len(specs) and not specs[0].recorded:
         return type(x)(_fit_one(v, spec) for v, spec in zip(x, specs))
     return x
 
@@ -81,12 +122,36 @@ class KerasInputGuard:
     def predict_on_batch(self, x: Any) -> Any:
         return super().predict_on_batch(fit_keras_inputs(self, x))  # type: ignore[misc]
 
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        """Keras's own ``save``, as the model's own class (see :func:`as_own_class`)."""
+        with as_own_class(self):
+            return self.save(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def as_own_class(model: Any) -> Iterator[Any]:
+    """``model`` with its original class for the duration, e.g. while Keras serializes it.
+
+    Keras records a registered class under the name it was registered with
+    (``"zoo>Scaled"``), looked up by the class object: the guard's subclass is
+    not in that registry, and a file saved through it would not load again.
+    """
+    guarded = type(model)
+    if not isinstance(model, KerasInputGuard):
+        yield model
+        return
+    object.__setattr__(model, "__class__", guarded.__bases__[-1])  # with_mixin's (mixin, own class)
+    try:
+        yield model
+    finally:
+        object.__setattr__(model, "__class__", guarded)
+
 
 def guard_keras_model(model: Any) -> Any:
-    """Give a Keras model this plugin loaded the input checks of :class:`KerasInputGuard`."""
+    """Give a Keras model this plugin packed or loaded the input checks of :class:`KerasInputGuard`."""
     return with_mixin(model, KerasInputGuard)
 
 
 def is_guarded(model: Any) -> bool:
-    """Whether ``model`` was loaded by this plugin (its inputs are checked)."""
+    """Whether ``model`` was packed or loaded by this plugin (its inputs are checked)."""
     return isinstance(model, KerasInputGuard)

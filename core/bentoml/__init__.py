@@ -2,11 +2,13 @@
 
 Public API only; integrations come from plugins (see :mod:`bentoml.hookspecs`).
 """
+from bentoml import legacy_modules as _legacy_modules
 from bentoml import log_defaults as _log_defaults
 from bentoml._version import __version__
 from bentoml.service import BentoService, api, artifacts, env
 
 _log_defaults.install()
+_legacy_modules.install()  # BentoML 0.x module paths: bentoml.frameworks.sklearn, bentoml.handlers, ...
 
 
 def load(bento: str) -> "BentoService":

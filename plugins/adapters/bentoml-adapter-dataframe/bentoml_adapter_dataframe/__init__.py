@@ -415,4 +415,6 @@ class DataframeInput(InputAdapter):
 
 @hookimpl
 def register_input_adapters(register):
-    register(DataframeInput)
+    # Where BentoML 0.7-0.13 kept it: `from bentoml.handlers import DataframeHandler` keeps working.
+    register(DataframeInput, legacy_paths=("bentoml.adapters.dataframe_input", "bentoml.handlers:DataframeHandler",
+                                           "bentoml.handlers.dataframe_handler:DataframeHandler"))

@@ -175,4 +175,7 @@ def _to_host(value: Any) -> Any:
 @hookimpl
 def register_input_adapters(register):
     """Provide ``TfTensorInput`` to ``bentoml.adapters``."""
-    register(TfTensorInput)
+    # Where BentoML 0.7-0.13 kept it (0.8 called it TensorflowTensorHandler).
+    register(TfTensorInput, legacy_paths=("bentoml.adapters.tensorflow_tensor_input",
+                                          "bentoml.handlers:TensorflowTensorHandler",
+                                          "bentoml.handlers.tensorflow_tensor_handler:TensorflowTensorHandler"))

@@ -151,4 +151,5 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
 @hookimpl
 def register_artifacts(register):
     """Provide ``TensorflowSavedModelArtifact`` to ``bentoml.artifact``."""
-    register(TensorflowSavedModelArtifact)
+    # Where BentoML 0.9-0.13 kept it.
+    register(TensorflowSavedModelArtifact, legacy_paths=("bentoml.frameworks.tensorflow",))

@@ -55,6 +55,8 @@ class APIConfig:
     mb_max_batch_size: Optional[int] = None
     mb_max_latency: Optional[float] = None
     mb_fixed_batch_size: Optional[int] = None
+    # Added within schema 1: @api(batch=...) as declared (None: not given, a batch).
+    batch: Optional[bool] = None
 
 
 @attrs.define

@@ -6,12 +6,14 @@ them when the class is defined and when an instance is made.
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import attrs
 
+from bentoml.adapters.input_adapter import InputAdapter
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.exceptions import InvalidArgument
 from bentoml.service.inference_api import make_api_spec
@@ -107,28 +109,99 @@ def artifacts(artifact_list: Sequence[BentoServiceArtifact]) -> Callable[[type],
     return decorator
 
 
+#: The keywords ``@api`` takes itself (besides the adapter in the 0.7-0.8 form).
+API_OPTIONS = ("input", "output", "api_name", "api_doc", "mb_max_batch_size", "mb_max_latency",
+               "mb_fixed_batch_size", "batch")
+
+
+def _constructor_options(cls: type) -> Optional[List[str]]:
+    """The keyword parameters of ``cls``'s constructor; None when it takes any (``**kwargs``)."""
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _unexpected_options(where: str, options: Sequence[str], known: Sequence[str],
+                        adapter: Optional[InputAdapter] = None) -> InvalidArgument:
+    """The error for keywords nobody takes, suggesting the nearest known one for each (a typo)."""
+    adapter_options = (_constructor_options(type(adapter)) or []) if adapter is not None else []
+    described = []
+    for key in sorted(options):
+        if key in adapter_options:
+            described.append(f"{key!r} (an option of {type(adapter).__name__}: "
+                             f"input={type(adapter).__name__}(..., {key}=...))")
+            continue
+        close = difflib.get_close_matches(key, [*known, *adapter_options], n=1, cutoff=0.6)
+        described.append(f"{key!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+    if len(described) == 1:
+        return InvalidArgument(f"{where} got an unexpected option {described[0]}")
+    return InvalidArgument(f"{where} got unexpected options {', '.join(described)}")
+
+
+def _input_adapter(args: tuple, input: Any, adapter_options: Dict[str, Any]) -> Any:
+    """The API's input adapter: ``input=``, an adapter instance given positionally, or (BentoML
+    0.7-0.8) an adapter class given positionally and built with the remaining arguments and
+    the keywords ``@api`` does not take itself: ``@api(DataframeHandler, typ="series")``."""
+    if not args:
+        if adapter_options:
+            raise _unexpected_options("@api()", list(adapter_options), API_OPTIONS,
+                                      input if isinstance(input, InputAdapter) else None)
+        return input
+    first, rest = args[0], args[1:]
+    if input is not None:
+        raise InvalidArgument("@api() takes the input adapter once: @api(input=DataframeInput())")
+    if not (isinstance(first, type) and issubclass(first, InputAdapter)):
+        if rest or adapter_options:
+            raise InvalidArgument(f"@api() takes one input adapter before its keywords, got {args!r}")
+        return first
+    where = f"@api({first.__name__}, ...)"
+    accepted = _constructor_options(first)
+    if accepted is not None:
+        unknown = [key for key in adapter_options if key not in accepted]
+        if unknown:
+            raise _unexpected_options(where, unknown, [*API_OPTIONS, *accepted])
+    try:
+        inspect.signature(first).bind(*rest, **adapter_options)
+    except TypeError as exc:
+        raise InvalidArgument(f"{where}: {first.__name__}() {exc}") from None
+    return first(*rest, **adapter_options)
+
+
 def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[str] = None,
-        mb_max_batch_size: Optional[int] = None, mb_max_latency: Optional[float] = None,
-        mb_fixed_batch_size: Optional[int] = None, **legacy: Any) -> Callable[[Callable], Callable]:
+        api_doc: Optional[str] = None, mb_max_batch_size: Optional[int] = None,
+        mb_max_latency: Optional[float] = None, mb_fixed_batch_size: Optional[int] = None,
+        batch: Optional[bool] = None, **adapter_options: Any) -> Callable[[Callable], Callable]:
     """Declare a method as an API: ``@bentoml.api(input=DataframeInput())``.
 
     The method keeps working as a plain method (``svc.predict(data)``); the
-    server and the CLI call it with a batch built by the input adapter.
+    server and the CLI call it with a batch built by the input adapter (a list,
+    or a DataFrame of all rows), and it returns one result per input.
+    ``batch=False`` (BentoML 0.10-0.13) makes it take one input and return one
+    result: requests are still micro-batched, and the kernel calls the
+    function once per input of the batch.  Without ``batch=`` an API takes a
+    batch, as the spec says; a 0.10-0.13 service that relied on 0.x's implicit
+    ``batch=False`` must say ``batch=False``.  Adapters whose requests may carry
+    several inputs (``DataframeInput``, ``TfTensorInput``) always pass a batch.
+
     ``mb_max_batch_size`` and ``mb_max_latency`` (ms) bound micro-batching;
-    ``mb_fixed_batch_size`` pads every batch to that size (models with static shapes).
+    ``mb_fixed_batch_size`` pads every batch to that size (models with static
+    shapes); ``api_doc`` replaces the method's docstring as the API's
+    documentation.  BentoML 0.7-0.8's ``@api(DataframeHandler, typ="series")``
+    (an adapter class and its options) builds the adapter.  An unknown keyword
+    is an error that suggests the option meant.
     """
-    if legacy:
-        raise InvalidArgument(f"@api() got unexpected options: {', '.join(sorted(legacy))}")
-    if args:
-        if len(args) > 1 or input is not None:
-            raise InvalidArgument("@api() takes the input adapter once: @api(input=DataframeInput())")
-        input = args[0]
+    input = _input_adapter(args, input, adapter_options)
     if input is None:
         raise InvalidArgument("@api() needs an input adapter: @api(input=DataframeInput())")
 
     def decorator(func: Callable) -> Callable:
         func._bento_api_spec = make_api_spec(func, input, output, api_name,
-                                             mb_max_batch_size, mb_max_latency, mb_fixed_batch_size)
+                                             mb_max_batch_size, mb_max_latency, mb_fixed_batch_size,
+                                             batch=batch, api_doc=api_doc)
         return func
 
     return decorator

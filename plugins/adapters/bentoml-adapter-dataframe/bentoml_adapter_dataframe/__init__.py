@@ -140,6 +140,8 @@ class DataframeInput(InputAdapter):
     """
 
     requirement_imports = ("pandas",)
+    #: A request may carry several inputs: the API always gets a batch (no @api(batch=False)).
+    single_mode_supported = False
 
     def __init__(self, orient: Optional[str] = None, typ: str = "frame",
                  input_dtypes: Union[None, str, Dict[Any, Any]] = None,

@@ -91,6 +91,8 @@ class TfTensorInput(InputAdapter):
     requirement_imports = ("tensorflow", "numpy")
     #: A dict of outputs (a signature's) becomes one object per instance.
     named_outputs = True
+    #: A request may carry several inputs: the API always gets a batch (no @api(batch=False)).
+    single_mode_supported = False
 
     def __init__(self, dtype: DType = None):
         if isinstance(dtype, Mapping):

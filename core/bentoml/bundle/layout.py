@@ -16,6 +16,8 @@ from bentoml.bundle.config import BundleConfig
 SOURCE_DIR = "src"
 ARTIFACTS_DIR = "artifacts"
 WHEELS_DIR = "wheels"
+#: ``@env(zipimport_archives=...)``, next to ``src/``
+ZIPIMPORTS_DIR = "zipimports"
 
 
 def data_dir(path: str, name: str) -> str:
@@ -40,6 +42,10 @@ class BundleLocation:
     @property
     def artifacts_dir(self) -> str:
         return os.path.join(self.data_dir, ARTIFACTS_DIR)
+
+    @property
+    def zipimports_dir(self) -> str:
+        return os.path.join(self.data_dir, ZIPIMPORTS_DIR)
 
     @classmethod
     def of(cls, path: str, config: BundleConfig) -> "BundleLocation":

@@ -35,7 +35,7 @@ from bentoml.bundle.config import (APIConfig, ArtifactConfig, BundleConfig, EnvC
 from bentoml.bundle.dependencies import (LocalSources, distributions_for_imports,
                                          find_local_sources, imported_top_level_names,
                                          merge_requirements, read_requirements_file)
-from bentoml.bundle.layout import ARTIFACTS_DIR, SOURCE_DIR, WHEELS_DIR, BundleLocation
+from bentoml.bundle.layout import ARTIFACTS_DIR, SOURCE_DIR, WHEELS_DIR, ZIPIMPORTS_DIR, BundleLocation
 from bentoml.bundle.packages import conda_dependencies, system_packages
 from bentoml.bundle.wheels import build_wheel
 from bentoml.exceptions import BundleError, InvalidArgument
@@ -140,7 +140,11 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
             conda_channels=env.conda_channels, conda_dependencies=conda_dependencies(service),
             system_packages=system_packages(service),
             docker_base_image=env.docker_base_image or f"python:{'.'.join(py.split('.')[:2])}-slim",
-            has_setup_sh=bool(env.setup_sh)),
+            has_setup_sh=bool(env.setup_sh),
+            pip_index_url=env.pip_index_url, pip_extra_index_urls=list(env.pip_extra_index_urls),
+            pip_trusted_hosts=list(env.pip_trusted_hosts), conda_env_yml=env.conda_env,
+            conda_override_channels=env.conda_override_channels,
+            zipimport_archives=[os.path.basename(p) for p in env.zipimport_archives]),
         apis=apis, artifacts=artifacts)
     return config, sorted(wheel_dists)
 
@@ -195,6 +199,9 @@ def _write_bundle(service: "BentoService", root: str, version: str) -> BundleCon
     for rel in sources.modules.values():
         os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
         shutil.copy2(os.path.join(sources.root, rel), os.path.join(src, rel))
+    for archive in type(service)._bento_env.zipimport_archives:
+        os.makedirs(os.path.join(package, ZIPIMPORTS_DIR), exist_ok=True)
+        shutil.copy2(archive, os.path.join(package, ZIPIMPORTS_DIR, os.path.basename(archive)))
     artifacts_dir = os.path.join(package, ARTIFACTS_DIR)
     os.makedirs(artifacts_dir)
     for artifact in service.artifacts:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import attrs
 
 from bentoml.adapters.input_adapter import InputAdapter
 from bentoml.artifact import BentoServiceArtifact
+from bentoml.bundle.loading import bundle_being_loaded
 from bentoml.exceptions import InvalidArgument
+from bentoml.service import env_options
 from bentoml.service.inference_api import make_api_spec
 
 
@@ -30,6 +32,12 @@ class ServiceEnv:
     conda_dependencies: List[str] = attrs.field(factory=list)
     setup_sh: Optional[str] = None  # the script's text
     docker_base_image: Optional[str] = None
+    pip_index_url: Optional[str] = None
+    pip_extra_index_urls: List[str] = attrs.field(factory=list)
+    pip_trusted_hosts: List[str] = attrs.field(factory=list)
+    conda_env: Optional[Dict[str, Any]] = None  # the content of conda_env_yml_file
+    conda_override_channels: bool = False
+    zipimport_archives: List[str] = attrs.field(factory=list)  # absolute paths
 
 
 def _module_dir(cls: type) -> str:
@@ -62,29 +70,62 @@ def env(auto_pip_dependencies: bool = False, pip_dependencies: Optional[Sequence
         requirements_txt_file: Optional[str] = None, conda_channels: Optional[Sequence[str]] = None,
         conda_dependencies: Optional[Sequence[str]] = None, setup_sh: Optional[str] = None,
         docker_base_image: Optional[str] = None, pip_packages: Optional[Sequence[str]] = None,
-        ) -> Callable[[type], type]:
+        infer_pip_packages: bool = False, pip_index_url: Optional[str] = None,
+        pip_extra_index_url: Union[None, str, Sequence[str]] = None,
+        pip_trusted_host: Union[None, str, Sequence[str]] = None, conda_env_yml_file: Optional[str] = None,
+        conda_overwrite_channels: bool = False, conda_override_channels: bool = False,
+        zipimport_archives: Optional[Sequence[str]] = None) -> Callable[[type], type]:
     """Declare the environment a service needs; see the spec's "Defining Service Environment".
 
-    Relative paths (``requirements_txt_file``, ``setup_sh``) are relative to the
-    file that defines the service class.  ``pip_packages`` is an alias of
-    ``pip_dependencies``.
+    Relative paths (``requirements_txt_file``, ``setup_sh``, ``conda_env_yml_file``,
+    ``zipimport_archives``) are relative to the file that defines the service
+    class.  The spellings of BentoML 0.9-0.13 work too:
+
+    - ``pip_packages`` is ``pip_dependencies``, ``infer_pip_packages`` is
+      ``auto_pip_dependencies``;
+    - ``pip_index_url``, ``pip_extra_index_url`` and ``pip_trusted_host`` (a
+      string or a list) become ``--index-url``, ``--extra-index-url`` and
+      ``--trusted-host`` lines of the bundle's ``requirements.txt``, which its
+      Dockerfile installs (``pip install BUNDLE`` takes them on its own command line);
+    - ``conda_env_yml_file`` is the base of the bundle's ``environment.yml``:
+      ``conda_channels`` replace its channels, ``conda_dependencies`` come
+      before its dependencies; ``conda_override_channels`` (0.13) or
+      ``conda_overwrite_channels`` uses only the given channels (``nodefaults``);
+    - ``zipimport_archives``: zip archives of Python modules, copied into the
+      bundle (``<Name>/zipimports/``) and put on ``sys.path`` when it loads.
     """
+    override = bool(conda_overwrite_channels or conda_override_channels)
+    channels = _str_list("conda_channels", conda_channels)
+    if override and not channels:
+        raise InvalidArgument("@env(conda_override_channels=True) needs conda_channels: the only channels to use")
+    index = env_options.index_url("pip_index_url", pip_index_url)
+    extra_indexes = env_options.index_urls("pip_extra_index_url", pip_extra_index_url)
+    hosts = env_options.trusted_hosts(pip_trusted_host)
 
     def decorator(cls: type) -> type:
         base = _module_dir(cls)
+        # A bundle's copy of the module runs without the files next to it: the bundle holds
+        # what they gave (see bentoml.bundle.loading).
+        in_bundle = bundle_being_loaded() is not None
         req_file = None
         if requirements_txt_file:
             req_file = os.path.join(base, os.path.expanduser(requirements_txt_file))
-            if not os.path.isfile(req_file):
+            if not os.path.isfile(req_file) and not in_bundle:
                 raise InvalidArgument(f"@env(requirements_txt_file=...): {req_file} does not exist")
+        conda_env = None
+        if conda_env_yml_file and not in_bundle:
+            conda_env = env_options.read_conda_env_file(os.path.join(base, os.path.expanduser(conda_env_yml_file)))
         cls._bento_env = ServiceEnv(
-            auto_pip_dependencies=bool(auto_pip_dependencies),
+            auto_pip_dependencies=bool(auto_pip_dependencies or infer_pip_packages),
             pip_dependencies=_str_list("pip_dependencies", pip_dependencies) + _str_list("pip_packages", pip_packages),
             requirements_txt_file=req_file,
-            conda_channels=_str_list("conda_channels", conda_channels),
+            conda_channels=channels,
             conda_dependencies=_str_list("conda_dependencies", conda_dependencies),
-            setup_sh=_read_setup_sh(base, setup_sh) if setup_sh else None,
+            setup_sh=_read_setup_sh(base, setup_sh) if setup_sh and not in_bundle else None,
             docker_base_image=docker_base_image,
+            pip_index_url=index, pip_extra_index_urls=extra_indexes, pip_trusted_hosts=hosts,
+            conda_env=conda_env, conda_override_channels=override,
+            zipimport_archives=[] if in_bundle else env_options.zipimport_archives(base, zipimport_archives),
         )
         return cls
 

@@ -41,4 +41,6 @@ def validate_version(version: str) -> str:
         raise InvalidArgument(
             f"invalid version {version!r}: use letters, digits, '_', '-' and '.', "
             "starting with a letter or digit (no '/' or '..')")
+    if version.lower() == "latest":  # NAME:latest names the newest version, never this one
+        raise InvalidArgument("invalid version 'latest': NAME:latest means the newest version")
     return version

@@ -193,8 +193,9 @@ APIs:
 
 
 def pep440_version(version: str) -> str:
-    """``20200121114004_360ECB`` -> ``20200121114004+360ecb`` (pip needs PEP 440)."""
+    """``20200121114004_360ECB`` -> ``20200121114004+360ecb`` and ``@ver``'s
+    ``1.4.20200121114004_360ECB`` -> ``1.4.20200121114004+360ecb`` (pip needs PEP 440)."""
     head, _, tail = version.partition("_")
-    if head.isdigit():
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)*", head):
         return f"{head}+{tail.lower()}" if tail else head
     return "0+" + "".join(c if c.isalnum() else "." for c in version).lower()

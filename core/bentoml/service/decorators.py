@@ -132,6 +132,28 @@ def env(auto_pip_dependencies: bool = False, pip_dependencies: Optional[Sequence
     return decorator
 
 
+def ver(major: int, minor: int) -> Callable[[type], type]:
+    """BentoML 0.8's semantic versions: ``@bentoml.ver(1, 4)`` makes versions ``1.4.PATCH``.
+
+    PATCH is the generated ``YYYYMMDDHHMMSS_XXXXXX``, or the string given to
+    ``svc.set_version(...)`` or ``svc.save(version=...)``::
+
+        @bentoml.ver(major=1, minor=4)
+        class MyService(bentoml.BentoService): ...
+
+        svc.set_version("2019-08.iteration20")   # -> "1.4.2019-08.iteration20"
+    """
+    for what, number in (("major", major), ("minor", minor)):
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise InvalidArgument(f"@ver({what}=...) must be a non-negative int, got {number!r}")
+
+    def decorator(cls: type) -> type:
+        cls._bento_ver = (major, minor)
+        return cls
+
+    return decorator
+
+
 def artifacts(artifact_list: Sequence[BentoServiceArtifact]) -> Callable[[type], type]:
     """Declare the models a service packs: ``@artifacts([SklearnModelArtifact('model')])``."""
     items = list(artifact_list)

@@ -134,3 +134,12 @@ def test_batch_must_be_a_bool():
         @bentoml.api(input=JsonInput(), batch="false")
         def predict(self, x):
             return x
+
+
+def test_batch_false_and_a_fixed_batch_size_contradict_each_other():
+    from bentoml.adapters import JsonInput
+
+    with pytest.raises(InvalidArgument, match="mb_fixed_batch_size, .* does not apply"):
+        @bentoml.api(input=JsonInput(), batch=False, mb_fixed_batch_size=8)
+        def predict(self, x):
+            return x

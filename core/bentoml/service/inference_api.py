@@ -71,6 +71,9 @@ def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[st
             f"@api(batch=False) does not work with {input.input_type}, as in BentoML 0.10-0.13: a request "
             "may carry several inputs, so the API function always receives a batch of them; drop "
             "batch=False and return one result per input")
+    if batch is False and mb_fixed_batch_size is not None:
+        raise InvalidArgument("@api(batch=False) takes one input per call: mb_fixed_batch_size, which pads "
+                              "a batch for models with static shapes, does not apply; drop one of them")
     if api_doc is not None and not isinstance(api_doc, str):
         raise InvalidArgument(f"@api(api_doc=...) must be a string, got {api_doc!r}")
     doc = (api_doc if api_doc is not None else func.__doc__ or "").strip() or "BentoService API"

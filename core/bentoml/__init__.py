@@ -2,12 +2,24 @@
 
 Public API only; integrations come from plugins (see :mod:`bentoml.hookspecs`).
 """
+from bentoml import legacy_modules as _legacy_modules
 from bentoml import log_defaults as _log_defaults
 from bentoml._version import __version__
 from bentoml.service import BentoService, api, artifacts, env
+from bentoml.service import ver  # BentoML 0.8's semantic versions
 from bentoml.service.decorators import web_static_content
 
 _log_defaults.install()
+_legacy_modules.install()  # BentoML 0.x module paths: bentoml.frameworks.sklearn, bentoml.handlers, ...
+
+
+def configure_logging(logging_level: "int | str | None" = None) -> None:
+    """BentoML 0.x's ``bentoml.configure_logging``: the ``bentoml`` loggers write to stderr
+    from ``logging_level`` (a ``logging`` level or its name, such as ``"DEBUG"``; INFO when
+    not given), as the CLI's do, whatever logging the application set up."""
+    from bentoml.cli.common import configure_logging as _configure
+
+    _configure(_log_defaults.level_number(logging_level))
 
 
 def load(bento: str) -> "BentoService":
@@ -25,5 +37,5 @@ def load_from_dir(path: str) -> "BentoService":
     return _load_from_dir(path)
 
 
-__all__ = ["BentoService", "api", "artifacts", "env", "load", "load_from_dir", "__version__"]
-__all__ += ["web_static_content"]
+__all__ = ["BentoService", "api", "artifacts", "configure_logging", "env", "load", "load_from_dir", "ver",
+           "web_static_content", "__version__"]

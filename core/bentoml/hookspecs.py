@@ -21,7 +21,7 @@ A complete artifact plugin::
 
     @hookimpl
     def register_artifacts(register):
-        register(ExampleArtifact)
+        register(ExampleArtifact)  # legacy_paths=("bentoml.frameworks.example",) for 0.x users
 
     # pyproject.toml
     [project.entry-points.bentoml]
@@ -29,7 +29,7 @@ A complete artifact plugin::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Protocol
+from typing import TYPE_CHECKING, List, Optional, Protocol, Sequence
 
 import pluggy
 
@@ -49,9 +49,14 @@ class Register(Protocol):
     :param obj: the class (or factory) to register.
     :param name: the public name; defaults to ``obj.__name__``. For storage
         backends it is a URL scheme (``"file"``, ``"s3"``).
+    :param legacy_paths: where BentoML 0.x users import the class from, so their
+        services run unchanged: ``"bentoml.frameworks.sklearn"`` (the class under
+        ``name``) or ``"bentoml.handlers:DataframeHandler"`` (under a 0.x name).
+        The kernel serves these modules (:mod:`bentoml.legacy_modules`); a module
+        of the kernel itself cannot be one.
     """
 
-    def __call__(self, obj: object, name: Optional[str] = None) -> None: ...
+    def __call__(self, obj: object, name: Optional[str] = None, legacy_paths: Sequence[str] = ()) -> None: ...
 
 
 @hookspec

@@ -29,6 +29,19 @@ class StderrUntilConfigured(logging.Handler):
             self.handleError(record)
 
 
+def level_number(level: "int | str | None") -> int:
+    """``logging.DEBUG``, ``"debug"`` or ``"DEBUG"`` -> 10; None -> INFO; anything else is an InvalidArgument."""
+    from bentoml.exceptions import InvalidArgument
+
+    if level is None:
+        return logging.INFO
+    if isinstance(level, int) and not isinstance(level, bool) and level >= 0:
+        return level
+    if isinstance(level, str) and isinstance(logging.getLevelName(level.upper()), int):
+        return logging.getLevelName(level.upper())
+    raise InvalidArgument(f"logging_level must be a logging level such as logging.DEBUG or 'DEBUG', got {level!r}")
+
+
 def install() -> None:
     """Give the ``bentoml`` logger the default handler, and level INFO unless one was set."""
     root = logging.getLogger("bentoml")

@@ -161,7 +161,8 @@ def test_adapter_class_instead_of_instance_is_rejected(tiny):
     ({"mb_max_latency": -1}, "mb_max_latency"),
     ({"mb_max_batch_size": True}, "mb_max_batch_size"),
     ({"api_name": "has space"}, "identifier"),
-    ({"batch": True}, "unexpected options: batch"),
+    ({"batch": "yes"}, "batch=.... must be True or False"),
+    ({"mb_max_latancy": 5}, "unexpected option 'mb_max_latancy'; did you mean 'mb_max_latency'"),
 ])
 def test_invalid_api_options(tiny, kwargs, match):
     kwargs = dict(kwargs)

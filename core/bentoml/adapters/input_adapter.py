@@ -28,6 +28,11 @@ class InputAdapter(abc.ABC):
     #: A dict returned by the API holds one output per name, each with one item per
     #: input (as TensorFlow signatures return): each result becomes one dict by name.
     named_outputs: ClassVar[bool] = False
+    #: Whether an API may take this adapter's inputs one at a time (``@api(..., batch=False)``):
+    #: each request is one input, and ``batch(tasks)`` is a sequence of one item per task, the
+    #: item such an API function receives.  False where a request may carry several inputs
+    #: (DataframeInput's rows, TfTensorInput's instances), as in BentoML 0.10-0.13.
+    single_mode_supported: ClassVar[bool] = True
 
     @property
     def input_type(self) -> str:

@@ -20,12 +20,18 @@ def check_service_module(cls: type) -> None:
             "my_service.py) and import it, then pack and save.")
 
 
+def fresh_version(service: "BentoService") -> str:
+    """A new version for ``service``: ``YYYYMMDDHHMMSS_XXXXXX``, after ``MAJOR.MINOR.`` with ``@ver``."""
+    declared = getattr(type(service), "_bento_ver", None)
+    return (f"{declared[0]}.{declared[1]}." if declared else "") + new_version()
+
+
 def check_saveable(service: "BentoService", version: Optional[str] = None) -> str:
     """Raise naming what stops ``service`` from being saved; return the version to save
     it as (``version`` validated, or a new one)."""
     check_service_module(type(service))
     validate_name(service.name)
-    version = validate_version(version) if version is not None else new_version()
+    version = validate_version(version) if version is not None else fresh_version(service)
     static = type(service)._bento_web_static_content
     if static is not None and static.folder is None:
         raise InvalidArgument(f"cannot save {service.name}: @web_static_content({static.declared!r}) names no "

@@ -13,7 +13,7 @@ import attrs
 import cattrs
 import yaml
 
-from bentoml.bundle.naming import validate_name, validate_version
+from bentoml.bundle.naming import is_plain_file_name, validate_name, validate_version
 from bentoml.exceptions import BundleError, InvalidArgument
 from bentoml.schema import InputSchema
 
@@ -55,6 +55,8 @@ class APIConfig:
     mb_max_batch_size: Optional[int] = None
     mb_max_latency: Optional[float] = None
     mb_fixed_batch_size: Optional[int] = None
+    # Added within schema 1: @api(batch=...) as declared (None: not given, a batch).
+    batch: Optional[bool] = None
 
 
 @attrs.define
@@ -70,6 +72,13 @@ class EnvConfig:
     has_setup_sh: bool = False
     # Added within schema 1: absent from older bundles, which still load (empty).
     system_packages: List[str] = attrs.field(factory=list)
+    # Added within schema 1, BentoML 0.9-0.13's @env options (see bentoml.service.env_options):
+    pip_index_url: Optional[str] = None
+    pip_extra_index_urls: List[str] = attrs.field(factory=list)
+    pip_trusted_hosts: List[str] = attrs.field(factory=list)
+    conda_env_yml: Optional[Dict[str, Any]] = None  # the base of environment.yml
+    conda_override_channels: bool = False
+    zipimport_archives: List[str] = attrs.field(factory=list)  # file names under <Name>/zipimports/
 
 
 @attrs.define
@@ -199,6 +208,9 @@ def _check_names(config: BundleConfig, where: str) -> None:
     for what, name in identifiers:
         if not _IDENTIFIER.fullmatch(name):
             raise BundleError(f"{where} is corrupt: {what} {name!r} is not a Python identifier")
+    for archive in config.env.zipimport_archives:  # joined to the bundle's path when it loads
+        if not is_plain_file_name(archive):
+            raise BundleError(f"{where} is corrupt: env.zipimport_archives {archive!r} is not a file name")
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)

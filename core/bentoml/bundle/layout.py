@@ -17,6 +17,8 @@ SOURCE_DIR = "src"
 ARTIFACTS_DIR = "artifacts"
 WHEELS_DIR = "wheels"
 WEB_STATIC_CONTENT_DIR = "web_static_content"
+#: ``@env(zipimport_archives=...)``, next to ``src/``
+ZIPIMPORTS_DIR = "zipimports"
 
 
 def data_dir(path: str, name: str) -> str:
@@ -45,6 +47,8 @@ class BundleLocation:
     @property
     def web_static_content_dir(self) -> str:
         return os.path.join(self.data_dir, WEB_STATIC_CONTENT_DIR)
+    def zipimports_dir(self) -> str:
+        return os.path.join(self.data_dir, ZIPIMPORTS_DIR)
 
     @classmethod
     def of(cls, path: str, config: BundleConfig) -> "BundleLocation":

@@ -22,7 +22,9 @@ import importlib_metadata
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.bundle.config import BundleConfig
 from bentoml.bundle.importer import BundleImporter
+from bentoml.bundle import zipimports
 from bentoml.bundle.layout import WHEELS_DIR, BundleLocation
+from bentoml.bundle.loading import importing_bundle
 from bentoml.exceptions import BundleError, MissingPlugin
 from bentoml.plugins.install_hints import plugin_install_command
 from bentoml.service import BentoService
@@ -82,6 +84,7 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
     config = BundleConfig.load(path)
     _check_providers(config, path)
     location = BundleLocation.of(path, config)
+    zipimports.add_to_sys_path(location, config)
     module_file = _service_module_file(path, location.source_dir, config.service.module)
     # The service module is the bundle's like the local ones, so an already
     # imported module of that name is never mistaken for the bundle's.
@@ -89,7 +92,8 @@ def load_from_dir(path: str, artifact_filter: Optional[Callable[[BentoServiceArt
     importer = BundleImporter(location.source_dir, local_modules)
     with importer.imports(keep=keep_modules):
         try:
-            module = importlib.import_module(config.service.module)
+            with importing_bundle(path):
+                module = importlib.import_module(config.service.module)
         except ImportError as exc:
             if isinstance(exc, MissingPlugin):
                 raise

@@ -14,6 +14,12 @@ from bentoml.exceptions import InvalidArgument
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]{0,127}$")
+
+
+def is_plain_file_name(name: str) -> bool:
+    """A file name a bundle may keep and join to its path: no separator, no ``..``, no leading dot."""
+    return isinstance(name, str) and bool(_FILE_NAME.fullmatch(name)) and ".." not in name
 
 
 def new_version() -> str:
@@ -35,4 +41,6 @@ def validate_version(version: str) -> str:
         raise InvalidArgument(
             f"invalid version {version!r}: use letters, digits, '_', '-' and '.', "
             "starting with a letter or digit (no '/' or '..')")
+    if version.lower() == "latest":  # NAME:latest names the newest version, never this one
+        raise InvalidArgument("invalid version 'latest': NAME:latest means the newest version")
     return version

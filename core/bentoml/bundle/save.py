@@ -35,7 +35,7 @@ from bentoml.bundle.config import (APIConfig, ArtifactConfig, BundleConfig, EnvC
 from bentoml.bundle.dependencies import (distributions_for_imports, merge_requirements,
                                          read_requirements_file)
 from bentoml.bundle.layout import (ARTIFACTS_DIR, SOURCE_DIR, WEB_STATIC_CONTENT_DIR, WHEELS_DIR,
-                                   BundleLocation)
+                                   ZIPIMPORTS_DIR, BundleLocation)
 from bentoml.bundle.local_sources import LocalSources, find_local_sources
 from bentoml.bundle.packages import conda_dependencies, system_packages
 from bentoml.bundle.wheels import build_wheel
@@ -113,7 +113,7 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
             output_provider=_provider("output_adapters", type(api.output_adapter), sources),
             output_config=dict(api.output_adapter.config),
             mb_max_batch_size=api.spec.mb_max_batch_size, mb_max_latency=api.spec.mb_max_latency,
-            mb_fixed_batch_size=api.spec.mb_fixed_batch_size))
+            mb_fixed_batch_size=api.spec.mb_fixed_batch_size, batch=api.spec.batch))
 
     import_names = _requirement_imports(service)
     if env.auto_pip_dependencies:
@@ -141,7 +141,11 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
             conda_channels=env.conda_channels, conda_dependencies=conda_dependencies(service),
             system_packages=system_packages(service),
             docker_base_image=env.docker_base_image or f"python:{'.'.join(py.split('.')[:2])}-slim",
-            has_setup_sh=bool(env.setup_sh)),
+            has_setup_sh=bool(env.setup_sh),
+            pip_index_url=env.pip_index_url, pip_extra_index_urls=list(env.pip_extra_index_urls),
+            pip_trusted_hosts=list(env.pip_trusted_hosts), conda_env_yml=env.conda_env,
+            conda_override_channels=env.conda_override_channels,
+            zipimport_archives=[os.path.basename(p) for p in env.zipimport_archives]),
         apis=apis, artifacts=artifacts)
     static = type(service)._bento_web_static_content
     config.web_static_content = static.declared if static is not None else None
@@ -218,6 +222,9 @@ def _write_bundle(service: "BentoService", root: str, version: str) -> BundleCon
     for rel, source in sources.files.items():
         os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
         shutil.copy2(source, os.path.join(src, rel))
+    for archive in type(service)._bento_env.zipimport_archives:
+        os.makedirs(os.path.join(package, ZIPIMPORTS_DIR), exist_ok=True)
+        shutil.copy2(archive, os.path.join(package, ZIPIMPORTS_DIR, os.path.basename(archive)))
     _copy_web_static_content(service, os.path.join(package, WEB_STATIC_CONTENT_DIR))
     artifacts_dir = os.path.join(package, ARTIFACTS_DIR)
     os.makedirs(artifacts_dir)

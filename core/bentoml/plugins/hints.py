@@ -39,6 +39,57 @@ KNOWN_PROVIDERS: Dict[str, Dict[str, str]] = {
     },
 }
 
+#: The BentoML 0.x paths our plugins declare (``legacy_paths``), so that importing one
+#: names the distribution to install when that plugin is not there: ``MODULE:NAME`` ->
+#: (kind, registered name).  Only a hint, like KNOWN_PROVIDERS; tests/compat checks
+#: that it matches what the plugins declare.
+KNOWN_LEGACY_PATHS: Dict[str, tuple] = {
+    "bentoml.frameworks.sklearn:SklearnModelArtifact": ("artifacts", "SklearnModelArtifact"),
+    "bentoml.frameworks.xgboost:XgboostModelArtifact": ("artifacts", "XgboostModelArtifact"),
+    "bentoml.frameworks.tensorflow:TensorflowSavedModelArtifact": ("artifacts", "TensorflowSavedModelArtifact"),
+    "bentoml.frameworks.h2o:H2oModelArtifact": ("artifacts", "H2oModelArtifact"),
+    "bentoml.frameworks.keras:KerasModelArtifact": ("artifacts", "KerasModelArtifact"),
+    "bentoml.service.artifacts.common:PickleArtifact": ("artifacts", "PickleArtifact"),
+    "bentoml.handlers:DataframeHandler": ("input_adapters", "DataframeInput"),
+    "bentoml.handlers.dataframe_handler:DataframeHandler": ("input_adapters", "DataframeInput"),
+    "bentoml.adapters.dataframe_input:DataframeInput": ("input_adapters", "DataframeInput"),
+    "bentoml.handlers:JsonHandler": ("input_adapters", "JsonInput"),
+    "bentoml.handlers.json_handler:JsonHandler": ("input_adapters", "JsonInput"),
+    "bentoml.adapters.json_input:JsonInput": ("input_adapters", "JsonInput"),
+    "bentoml.handlers:ImageHandler": ("input_adapters", "ImageInput"),
+    "bentoml.handlers.image_handler:ImageHandler": ("input_adapters", "ImageInput"),
+    "bentoml.adapters.image_input:ImageInput": ("input_adapters", "ImageInput"),
+    "bentoml.adapters.multi_image_input:MultiImageInput": ("input_adapters", "MultiImageInput"),
+    "bentoml.handlers:TensorflowTensorHandler": ("input_adapters", "TfTensorInput"),
+    "bentoml.handlers.tensorflow_tensor_handler:TensorflowTensorHandler": ("input_adapters", "TfTensorInput"),
+    "bentoml.adapters.tensorflow_tensor_input:TfTensorInput": ("input_adapters", "TfTensorInput"),
+    "bentoml.adapters.file_input:FileInput": ("input_adapters", "FileInput"),
+    "bentoml.adapters.string_input:StringInput": ("input_adapters", "StringInput"),
+    # 0.8.6 names no plugin of ours provides: importing them says why (NOT_PROVIDED).
+    "bentoml.handlers:LegacyImageHandler": ("input_adapters", "LegacyImageInput"),
+    "bentoml.handlers:FastaiImageHandler": ("input_adapters", "FastaiImageInput"),
+    **{f"bentoml.handlers:Clipper{t}Handler": ("input_adapters", f"Clipper{t}Input")
+       for t in ("Bytes", "Floats", "Ints", "Doubles", "Strings")},
+}
+
+_CLIPPER = "deploying to Clipper is not supported; serve the bundle with `bentoml serve-gunicorn` or its Dockerfile"
+
+#: BentoML 0.x classes that no plugin of this kernel provides, and what to use instead.
+NOT_PROVIDED: Dict[str, Dict[str, str]] = {
+    "artifacts": {
+        "KerasModelArtifact": "Keras 2 models (tf.keras before Keras 3) are not supported; pack a Keras 3 "
+                              "model or a SavedModel into TensorflowSavedModelArtifact (bentoml-tensorflow)",
+    },
+    "input_adapters": {
+        "LegacyImageInput": "its API function took one image array per input name; use "
+                            "MultiImageInput(input_names=...) with @api(..., batch=False), whose function "
+                            "receives a dict of input name -> image array",
+        "FastaiImageInput": "fastai is not supported by a plugin of this kernel; use ImageInput and "
+                            "convert the arrays in the API function",
+        **{f"Clipper{t}Input": _CLIPPER for t in ("Bytes", "Floats", "Ints", "Doubles", "Strings")},
+    },
+}
+
 KIND_LABELS = {
     "artifacts": "artifact",
     "input_adapters": "input adapter",
@@ -64,6 +115,9 @@ def missing(kind: str, name: str, skipped: Optional[PluginFailure], failures: It
         return MissingPlugin(
             f"{label} {name!r} is provided by the plugin distribution {dist!r}, "
             f"which is not installed (or was disabled); {plugin_install_command(dist)}", dist)
+    note = NOT_PROVIDED.get(kind, {}).get(name)
+    if note:
+        return MissingPlugin(f"the BentoML 0.x {label} {name!r} is not provided here: {note}")
     return MissingPlugin(f"no plugin registers the {label} {name!r} (registered: {', '.join(registered) or 'none'})")
 
 

@@ -1,14 +1,14 @@
 """What the plugin registry records: one registered name, one failed plugin, one loaded plugin."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import attrs
 
 
 @attrs.frozen
 class Registration:
-    """One name registered by one plugin."""
+    """One name registered by one plugin, with the BentoML 0.x paths it declared for it."""
 
     kind: str
     name: str
@@ -16,6 +16,8 @@ class Registration:
     distribution: str
     version: Optional[str]
     plugin: str
+    #: See :mod:`bentoml.plugins.legacy_paths`.
+    legacy_paths: Tuple[str, ...] = ()
 
 
 @attrs.frozen

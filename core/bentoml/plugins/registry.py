@@ -15,6 +15,7 @@ from bentoml.exceptions import InvalidPlugin
 from bentoml.plugins import hints
 from bentoml.plugins.frameworks import framework_missing_message, missing_modules
 from bentoml.plugins.hook_check import hook_problems
+from bentoml.plugins.legacy_paths import LegacyTable, add_to_table, check_legacy_paths
 from bentoml.plugins.records import PluginFailure, PluginInfo, Registration
 
 logger = logging.getLogger("bentoml.plugins")
@@ -58,6 +59,7 @@ class PluginRegistry:
         self._loaded = False
         self._origin: Dict[str, tuple] = {}  # plugin name -> (distribution, version)
         self._tables: Optional[Tables] = None
+        self._legacy: LegacyTable = {}  # BentoML 0.x paths, also those of skipped plugins
         # (kind, name) -> why the plugin registering it was skipped, for lookup's message
         self._skipped: Dict[Tuple[str, str], PluginFailure] = {}
         self._lock = threading.RLock()
@@ -141,6 +143,7 @@ class PluginRegistry:
             if self._tables is not None:
                 return self._tables
             tables: Tables = {k: {} for k in KINDS}
+            legacy: LegacyTable = {}
             skipped: Dict[Tuple[str, str], PluginFailure] = {}
             broken: Dict[str, PluginFailure] = {}
             for kind, impl, call in self._hook_impls():
@@ -149,15 +152,19 @@ class PluginRegistry:
                 dist, version = self._origin.get(impl.plugin_name, (impl.plugin_name, None))
                 found: List[Registration] = []
 
-                def register(obj, name=None, _found=found, _kind=kind, _p=impl.plugin_name,
+                def register(obj, name=None, legacy_paths=(), _found=found, _kind=kind, _p=impl.plugin_name,
                              _d=dist, _v=version):
-                    _found.append(Registration(_kind, name or obj.__name__, obj, _d, _v, _p))
+                    name = name or obj.__name__
+                    paths = check_legacy_paths(legacy_paths, name)
+                    _found.append(Registration(_kind, name, obj, _d, _v, _p, paths))
 
                 try:
                     call(register)
                 except Exception as exc:
                     broken[impl.plugin_name] = self._fail(impl.plugin_name, dist, exc)
                     continue
+                for reg in found:  # kept for skipped plugins too: importing a path names why
+                    add_to_table(legacy, kind, reg.name, reg.plugin, reg.legacy_paths)
                 missing = missing_modules(found)
                 if missing:
                     broken[impl.plugin_name] = self._fail(
@@ -176,7 +183,7 @@ class PluginRegistry:
                         table[name] = [r for r in table[name] if r.plugin not in broken]
                         if not table[name]:
                             del table[name]
-            self._tables, self._skipped = tables, skipped
+            self._tables, self._skipped, self._legacy = tables, skipped, legacy
             return tables
 
     def registrations(self, kind: str, name: str) -> List[Registration]:
@@ -197,6 +204,11 @@ class PluginRegistry:
 
     def names(self, kind: str) -> List[str]:
         return sorted(self._build_tables()[kind])
+
+    def legacy_table(self) -> LegacyTable:
+        """The BentoML 0.x paths plugins declared: module -> name -> (kind, registered name, plugin)."""
+        self._build_tables()
+        return self._legacy
 
     def provider_of(self, kind: str, obj: object) -> Optional[Registration]:
         """The registration whose object is ``obj``, or else the nearest registered base class.

@@ -22,9 +22,9 @@ import os
 import shutil
 from typing import TYPE_CHECKING, List, Optional
 
-from bentoml.bundle.checks import check_saveable
+from bentoml.bundle.checks import check_saveable, fresh_version
 from bentoml.bundle.config import BundleConfig
-from bentoml.bundle.naming import new_version, validate_name, validate_version
+from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.bundle.save import write_bundle
 from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, RepositoryError
 from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritable_reason
@@ -78,7 +78,7 @@ class LocalRepository(Repository):
                                                self.storage.uri_type):
             if explicit:
                 raise RepositoryError(f"{name}:{version} already exists in the repository")
-            version = new_version()
+            version = fresh_version(service)
         uri = None
         with owned_workdir(self._tmp_dir(), f"save-{name}-{version}-") as tmp:
             try:

@@ -5,5 +5,6 @@
 """
 from bentoml.service.bento_service import BentoService
 from bentoml.service.decorators import ServiceEnv, api, artifacts, env
+from bentoml.service.decorators import ver
 
-__all__ = ["BentoService", "ServiceEnv", "api", "artifacts", "env"]
+__all__ = ["BentoService", "ServiceEnv", "api", "artifacts", "env", "ver"]

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from bentoml.artifact import ArtifactCollection, BentoServiceArtifact
+from bentoml.bundle.checks import fresh_version
+from bentoml.bundle.naming import validate_version
 from bentoml.exceptions import InvalidArgument, NotFound
 from bentoml.service.decorators import ServiceEnv, WebStaticContent
 from bentoml.service.inference_api import APISpec, InferenceAPI
@@ -35,6 +37,8 @@ class BentoService:
     _bento_api_specs: Dict[str, APISpec] = {}
     _bento_api_funcs: Dict[str, Callable] = {}
     _bento_web_static_content: Optional[WebStaticContent] = None
+    #: (major, minor) from ``@bentoml.ver``, or None
+    _bento_ver: Optional[Tuple[int, int]] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -50,6 +54,7 @@ class BentoService:
     def __init__(self) -> None:
         self._artifacts = ArtifactCollection([a.fresh_copy() for a in type(self)._bento_artifacts])
         self._bundle: Optional["BundleLocation"] = None  # the bundle saved to or loaded from
+        self._next_version: Optional[str] = None  # from set_version, for the next save
         self._apis = {name: InferenceAPI(self, spec, type(self)._bento_api_funcs[name])
                       for name, spec in type(self)._bento_api_specs.items()}
 
@@ -59,8 +64,42 @@ class BentoService:
 
     @property
     def version(self) -> Optional[str]:
-        """The version of the bundle this instance was saved to or loaded from."""
+        """The version :meth:`set_version` gave for the next save, else the version of the bundle
+        this instance was saved to or loaded from, else None."""
+        if self._next_version is not None:
+            return self._next_version
         return self._bundle.version if self._bundle is not None else None
+
+    @property
+    def env(self) -> ServiceEnv:
+        """What ``@bentoml.env`` declared (as BentoML 0.x's ``svc.env``)."""
+        return type(self)._bento_env
+
+    def set_version(self, version_str: Optional[str] = None) -> str:
+        """Choose the version the next :meth:`save` uses (BentoML 0.8); returns it.
+
+        With ``@bentoml.ver(major, minor)`` the version is ``MAJOR.MINOR.version_str``;
+        without ``version_str`` a new ``YYYYMMDDHHMMSS_XXXXXX`` is generated.
+        Versions use letters, digits, ``_``, ``-`` and ``.``; ``latest`` is refused.
+        """
+        if version_str is None:
+            version = fresh_version(self)
+        else:
+            version = self._with_declared_version(version_str)
+        self._next_version = validate_version(version)
+        return self._next_version
+
+    def _with_declared_version(self, version: str) -> str:
+        """``version`` as PATCH of ``@ver``'s ``MAJOR.MINOR`` (as 0.8's ``save(version=...)``)."""
+        if not isinstance(version, str):
+            raise InvalidArgument(f"a version is a string, got {version!r}")
+        declared = type(self)._bento_ver
+        return f"{declared[0]}.{declared[1]}.{version}" if declared else version
+
+    def _version_to_save(self, version: Optional[str]) -> Optional[str]:
+        if version is not None:
+            return self._with_declared_version(version)
+        return self._next_version
 
     @property
     def artifacts(self) -> ArtifactCollection:
@@ -126,8 +165,8 @@ class BentoService:
         from bentoml.bundle.layout import BundleLocation
         from bentoml.repository import get_repository
 
-        path = get_repository().save(self, version=version)
-        self._bundle = BundleLocation.read(path)
+        path = get_repository().save(self, version=self._version_to_save(version))
+        self._bundle, self._next_version = BundleLocation.read(path), None
         logger.info("Saved %s:%s to %s", self.name, self._bundle.version, path)
         return path
 
@@ -135,7 +174,8 @@ class BentoService:
         """Write this service as a bundle into ``path`` (created; must be empty); returns its path."""
         from bentoml.bundle.save import save_to_dir
 
-        self._bundle = save_to_dir(self, path, version=version)
+        self._bundle = save_to_dir(self, path, version=self._version_to_save(version))
+        self._next_version = None
         logger.info("Saved %s:%s to %s", self.name, self._bundle.version, self._bundle.path)
         return self._bundle.path
 

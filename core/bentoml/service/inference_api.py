@@ -10,6 +10,7 @@ import attrs
 from bentoml.adapters.input_adapter import InputAdapter
 from bentoml.adapters.json_output import JsonOutput
 from bentoml.adapters.output_adapter import OutputAdapter
+from bentoml.adapters.split import ResultLengthMismatch
 from bentoml.inference import InferenceError, InferenceResult, InferenceTask
 from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.model_errors import artifact_classes, model_input_error
@@ -25,7 +26,11 @@ _API_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 @attrs.frozen
 class APISpec:
-    """What ``@bentoml.api`` records on a method (the class-level declaration)."""
+    """What ``@bentoml.api`` records on a method (the class-level declaration).
+
+    ``batch`` is what the declaration said: ``None`` (not given) and ``True``
+    call the function with a batch; ``False`` calls it once per item.
+    """
 
     name: str
     input_adapter: InputAdapter
@@ -34,11 +39,13 @@ class APISpec:
     mb_max_latency: Optional[float]
     doc: str
     mb_fixed_batch_size: Optional[int] = None
+    batch: Optional[bool] = None
 
 
 def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[str],
                   mb_max_batch_size: Optional[int], mb_max_latency: Optional[float],
-                  mb_fixed_batch_size: Optional[int] = None) -> APISpec:
+                  mb_fixed_batch_size: Optional[int] = None, batch: Optional[bool] = None,
+                  api_doc: Optional[str] = None) -> APISpec:
     name = api_name or func.__name__
     if not _API_NAME.fullmatch(name):
         raise InvalidArgument(f"API name {name!r} must be a Python identifier")
@@ -57,8 +64,20 @@ def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[st
                        ("mb_fixed_batch_size", mb_fixed_batch_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
             raise InvalidArgument(f"@api({key}=...) must be a positive number, got {value!r}")
-    doc = (func.__doc__ or "").strip() or "BentoService API"
-    return APISpec(name, input, output, mb_max_batch_size, mb_max_latency, doc, mb_fixed_batch_size)
+    if batch is not None and not isinstance(batch, bool):
+        raise InvalidArgument(f"@api(batch=...) must be True or False, got {batch!r}")
+    if batch is False and not input.single_mode_supported:
+        raise InvalidArgument(
+            f"@api(batch=False) does not work with {input.input_type}, as in BentoML 0.10-0.13: a request "
+            "may carry several inputs, so the API function always receives a batch of them; drop "
+            "batch=False and return one result per input")
+    if batch is False and mb_fixed_batch_size is not None:
+        raise InvalidArgument("@api(batch=False) takes one input per call: mb_fixed_batch_size, which pads "
+                              "a batch for models with static shapes, does not apply; drop one of them")
+    if api_doc is not None and not isinstance(api_doc, str):
+        raise InvalidArgument(f"@api(api_doc=...) must be a string, got {api_doc!r}")
+    doc = (api_doc if api_doc is not None else func.__doc__ or "").strip() or "BentoService API"
+    return APISpec(name, input, output, mb_max_batch_size, mb_max_latency, doc, mb_fixed_batch_size, batch)
 
 
 class InferenceAPI:
@@ -95,6 +114,11 @@ class InferenceAPI:
     def __call__(self, batch: Any) -> Any:
         return self._func(self.service, batch)
 
+    @property
+    def batch(self) -> bool:
+        """Whether the function takes a batch (the default) or, with ``@api(batch=False)``, one item."""
+        return self.spec.batch is not False
+
     def handle_batch(self, tasks: Sequence[InferenceTask]) -> List[InferenceResult]:
         """Answer each task; one bad task or a failing batch never spoils the others.
 
@@ -112,8 +136,30 @@ class InferenceAPI:
             else:
                 good.append(i)
         if good:
-            self._run([tasks[i] for i in good], good, results)
+            run = self._run if self.batch else self._run_items
+            run([tasks[i] for i in good], good, results)
         return results  # type: ignore[return-value]
+
+    def _run_items(self, tasks: List[InferenceTask], positions: List[int], results: list) -> None:
+        """``batch=False``: the tasks were batched together, the function is called once per item."""
+        try:
+            items = list(self.input_adapter.batch(tasks))
+            if len(items) != len(tasks):
+                raise ResultLengthMismatch(f"{self.input_adapter.input_type}.batch gave {len(items)} items "
+                                           f"for {len(tasks)} requests; it cannot serve batch=False")
+        except Exception as exc:
+            if len(tasks) > 1:  # find the culprit: each task alone
+                for task, pos in zip(tasks, positions):
+                    self._run_items([task], [pos], results)
+                return
+            results[positions[0]] = self._error_result(exc)
+            return
+        for task, pos, item in zip(tasks, positions, items):
+            try:
+                share = self.input_adapter.split([self(item)], [task])[0]
+                results[pos] = self.output_adapter.to_result(share, task)
+            except Exception as exc:
+                results[pos] = self._error_result(exc)
 
     def _run(self, tasks: List[InferenceTask], positions: List[int], results: list) -> None:
         try:

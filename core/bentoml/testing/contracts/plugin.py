@@ -12,6 +12,7 @@ import pytest
 
 from bentoml.hookspecs import NAME
 from bentoml.plugins import PluginRegistry
+from bentoml.plugins.legacy_paths import split_path
 
 
 def canonical_name(name: str) -> str:
@@ -46,6 +47,20 @@ class PluginContract:
         reg = plugin_registry.lookup(self.kind, name)
         assert reg.obj is cls
         assert canonical_name(reg.distribution) == canonical_name(self.distribution)
+
+    def test_legacy_paths_import_the_class(self, plugin_registry: PluginRegistry, tmp_path: pathlib.Path) -> None:
+        """Each BentoML 0.x path declared with the registration imports the very class, in a fresh interpreter."""
+        name, cls = self.registered(tmp_path)
+        paths = plugin_registry.lookup(self.kind, name).legacy_paths
+        if not paths:
+            pytest.skip("the registration declares no BentoML 0.x paths (legacy_paths)")
+        pairs = [split_path(path, name) for path in paths]
+        code = (f"import importlib, {cls.__module__} as home\n"
+                f"for module, attribute in {pairs!r}:\n"
+                f"    got = getattr(importlib.import_module(module), attribute)\n"
+                f"    assert got is home.{cls.__qualname__}, f'{{module}}.{{attribute}} is {{got!r}}'\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
 
     def test_import_does_not_import_framework(self, tmp_path: pathlib.Path) -> None:
         """Importing the plugin package in a fresh interpreter leaves the framework unimported."""

@@ -140,6 +140,8 @@ class DataframeInput(InputAdapter):
     """
 
     requirement_imports = ("pandas",)
+    #: A request may carry several inputs: the API always gets a batch (no @api(batch=False)).
+    single_mode_supported = False
 
     def __init__(self, orient: Optional[str] = None, typ: str = "frame",
                  input_dtypes: Union[None, str, Dict[Any, Any]] = None,
@@ -415,4 +417,6 @@ class DataframeInput(InputAdapter):
 
 @hookimpl
 def register_input_adapters(register):
-    register(DataframeInput)
+    # Where BentoML 0.7-0.13 kept it: `from bentoml.handlers import DataframeHandler` keeps working.
+    register(DataframeInput, legacy_paths=("bentoml.adapters.dataframe_input", "bentoml.handlers:DataframeHandler",
+                                           "bentoml.handlers.dataframe_handler:DataframeHandler"))

@@ -71,4 +71,4 @@ class FileInput(InputAdapter):
 
 @hookimpl
 def register_input_adapters(register):
-    register(FileInput)
+    register(FileInput, legacy_paths=("bentoml.adapters.file_input",))  # where BentoML 0.9-0.13 kept it

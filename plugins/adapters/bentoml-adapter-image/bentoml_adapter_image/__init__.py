@@ -17,5 +17,7 @@ __all__ = ["DEFAULT_ACCEPT_IMAGE_FORMATS", "DEFAULT_MAX_PIXELS", "ImageInput", "
 
 @hookimpl
 def register_input_adapters(register):
-    register(ImageInput)
-    register(MultiImageInput)
+    # Where BentoML 0.7-0.13 kept them (0.8's ImageHandler took one image per request, as ImageInput does).
+    register(ImageInput, legacy_paths=("bentoml.adapters.image_input", "bentoml.handlers:ImageHandler",
+                                       "bentoml.handlers.image_handler:ImageHandler"))
+    register(MultiImageInput, legacy_paths=("bentoml.adapters.multi_image_input",))

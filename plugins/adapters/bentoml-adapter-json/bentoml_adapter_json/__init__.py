@@ -45,4 +45,6 @@ class JsonInput(InputAdapter):
 
 @hookimpl
 def register_input_adapters(register):
-    register(JsonInput)
+    # Where BentoML 0.7-0.13 kept it: `from bentoml.handlers import JsonHandler` keeps working.
+    register(JsonInput, legacy_paths=("bentoml.adapters.json_input", "bentoml.handlers:JsonHandler",
+                                      "bentoml.handlers.json_handler:JsonHandler"))

@@ -57,4 +57,4 @@ class StringInput(InputAdapter):
 
 @hookimpl
 def register_input_adapters(register):
-    register(StringInput)
+    register(StringInput, legacy_paths=("bentoml.adapters.string_input",))  # where BentoML 0.9-0.13 kept it

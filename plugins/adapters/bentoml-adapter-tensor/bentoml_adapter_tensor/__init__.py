@@ -91,6 +91,8 @@ class TfTensorInput(InputAdapter):
     requirement_imports = ("tensorflow", "numpy")
     #: A dict of outputs (a signature's) becomes one object per instance.
     named_outputs = True
+    #: A request may carry several inputs: the API always gets a batch (no @api(batch=False)).
+    single_mode_supported = False
 
     def __init__(self, dtype: DType = None):
         if isinstance(dtype, Mapping):
@@ -175,4 +177,7 @@ def _to_host(value: Any) -> Any:
 @hookimpl
 def register_input_adapters(register):
     """Provide ``TfTensorInput`` to ``bentoml.adapters``."""
-    register(TfTensorInput)
+    # Where BentoML 0.7-0.13 kept it (0.8 called it TensorflowTensorHandler).
+    register(TfTensorInput, legacy_paths=("bentoml.adapters.tensorflow_tensor_input",
+                                          "bentoml.handlers:TensorflowTensorHandler",
+                                          "bentoml.handlers.tensorflow_tensor_handler:TensorflowTensorHandler"))

@@ -16,4 +16,4 @@ __all__ = ["H2oModelArtifact", "predict_dataframe"]
 
 @hookimpl
 def register_artifacts(register):
-    register(H2oModelArtifact)
+    register(H2oModelArtifact, legacy_paths=("bentoml.frameworks.h2o",))  # where BentoML 0.9-0.13 kept it

@@ -64,4 +64,4 @@ class PickleArtifact(BentoServiceArtifact):
 
 @hookimpl
 def register_artifacts(register):
-    register(PickleArtifact)
+    register(PickleArtifact, legacy_paths=("bentoml.service.artifacts.common",))  # where BentoML 0.9-0.13 kept it

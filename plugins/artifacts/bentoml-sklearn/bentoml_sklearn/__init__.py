@@ -90,4 +90,4 @@ class SklearnModelArtifact(BentoServiceArtifact):
 
 @hookimpl
 def register_artifacts(register):
-    register(SklearnModelArtifact)
+    register(SklearnModelArtifact, legacy_paths=("bentoml.frameworks.sklearn",))  # where BentoML 0.9-0.13 kept it

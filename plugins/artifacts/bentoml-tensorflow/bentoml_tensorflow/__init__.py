@@ -207,4 +207,5 @@ def _traced_error(exc: BaseException) -> str:
 @hookimpl
 def register_artifacts(register):
     """Provide ``TensorflowSavedModelArtifact`` to ``bentoml.artifact``."""
-    register(TensorflowSavedModelArtifact)
+    # Where BentoML 0.9-0.13 kept it.
+    register(TensorflowSavedModelArtifact, legacy_paths=("bentoml.frameworks.tensorflow",))

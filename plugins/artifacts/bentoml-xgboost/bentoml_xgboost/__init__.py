@@ -27,4 +27,4 @@ __all__ = ["XgboostModelArtifact"]
 @hookimpl
 def register_artifacts(register):
     """Register :class:`XgboostModelArtifact` with the kernel."""
-    register(XgboostModelArtifact)
+    register(XgboostModelArtifact, legacy_paths=("bentoml.frameworks.xgboost",))  # where BentoML 0.9-0.13 kept it

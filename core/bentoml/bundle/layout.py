@@ -47,6 +47,8 @@ class BundleLocation:
     @property
     def web_static_content_dir(self) -> str:
         return os.path.join(self.data_dir, WEB_STATIC_CONTENT_DIR)
+
+    @property
     def zipimports_dir(self) -> str:
         return os.path.join(self.data_dir, ZIPIMPORTS_DIR)
 

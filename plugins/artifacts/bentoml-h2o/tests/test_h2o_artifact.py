@@ -222,7 +222,9 @@ def test_bentoml_run_connects_to_the_configured_h2o_and_prints_only_the_result(o
     out = subprocess.run([sys.executable, "-m", "bentoml", "run", str(offline_bundle), "predict", "--input", rows],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == ["Iris-setosa", "Iris-virginica"]  # nothing but the result on stdout
+    # nothing but the result on stdout; the API returns the frame's "predict" Series, which is
+    # answered as records keyed by its name, as BentoML 0.8 answered it
+    assert json.loads(out.stdout) == [{"predict": "Iris-setosa"}, {"predict": "Iris-virginica"}]
     assert "Traceback" not in out.stderr
 
 
@@ -255,7 +257,7 @@ def test_bentoml_run_without_an_h2o_starts_one_and_stops_it(offline_bundle):
                           "--input", json.dumps([dict(zip(IRIS_COLUMNS, [5.1, 3.5, 1.4, 0.2]))])],
                          capture_output=True, text=True, env=env, timeout=180)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == ["Iris-setosa"]
+    assert json.loads(out.stdout) == [{"predict": "Iris-setosa"}]
     assert "Traceback" not in out.stderr
     assert h2o_jvms() == before, "the H2O that `bentoml run` started outlived it"
 

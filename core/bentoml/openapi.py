@@ -69,7 +69,7 @@ def openapi_spec(service: "BentoService") -> Dict[str, Any]:
             responses={"200": {"description": "Recorded"}, "400": {"description": "Bad feedback", "content": _ERROR}}),
     }
     for api in service.inference_apis:
-        paths[f"/{api.name}"] = {"post": {
+        paths[api.path] = {"post": {
             "summary": api.doc, "tags": ["app"],
             "operationId": f"{service.name}__{api.name}",
             "x-bentoml-input-type": api.input_adapter.input_type,

@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import json
 import math
-from typing import Any, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 from bentoml.adapters.output_adapter import OutputAdapter
+from bentoml.exceptions import InvalidArgument
 from bentoml.inference import InferenceResult, InferenceTask
 
 #: The key of a binary value in JSON, as in TensorFlow Serving's REST API and BentoML 0.8.
@@ -24,21 +25,51 @@ B64_KEY = "b64"
 
 
 class JsonOutput(OutputAdapter):
-    """The default output: JSON of DataFrame (records), Series, ndarray, tensors, lists."""
+    """The default output: JSON of DataFrame (records), Series, ndarray, tensors, lists.
+
+    BentoML 0.10-0.13 spellings are this class too: ``DefaultOutput`` (which
+    chose an output by the result's type, as this one does), and
+    ``JsonSerializableOutput``; ``DataframeOutput`` and ``TfTensorOutput``
+    come with the DataFrame and tensor adapter plugins.
+
+    :param ensure_ascii: write non-ASCII characters as ``\\uXXXX`` escapes
+        (the default, as BentoML 0.8 wrote them); False writes them as UTF-8,
+        as 0.10-0.13's ``JsonOutput`` did by default.
+    :param cors: accepted for 0.10-0.13 services, where it set the
+        ``Access-Control-Allow-Origin`` header of AWS Lambda responses only;
+        the HTTP server's CORS headers are its ``--enable-cors`` option.
+    """
+
+    def __init__(self, ensure_ascii: bool = True, cors: Optional[str] = "*") -> None:
+        if not isinstance(ensure_ascii, bool):
+            raise InvalidArgument(f"{type(self).__name__}(ensure_ascii=...) must be True or False, "
+                                  f"got {ensure_ascii!r}")
+        if cors is not None and not isinstance(cors, str):
+            raise InvalidArgument(f"{type(self).__name__}(cors=...) must be a string or None, got {cors!r}")
+        self.ensure_ascii = ensure_ascii
+        self.cors = cors
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        return {} if self.ensure_ascii else {"ensure_ascii": False}
 
     def to_result(self, share: Any, task: InferenceTask) -> InferenceResult:
-        return InferenceResult(200, to_json_bytes(share))
+        return InferenceResult(200, to_json_bytes(share, self.ensure_ascii))
 
 
-def to_json_bytes(share: Any) -> bytes:
+def to_json_bytes(share: Any, ensure_ascii: bool = True) -> bytes:
     """``share`` as JSON text: through the C encoder when it holds plain JSON values
     (the common case, a list or an array of numbers), else via :func:`to_jsonable`."""
     if hasattr(share, "tolist") and not hasattr(share, "iloc"):  # an ndarray, a numpy scalar
         share = share.tolist()
     try:
-        return json.dumps(share, allow_nan=False).encode("utf-8")
+        return json.dumps(share, allow_nan=False, ensure_ascii=ensure_ascii).encode("utf-8")
     except (TypeError, ValueError):  # numpy values, NaN, bytes, pandas, ...
-        return json.dumps(to_jsonable(share), allow_nan=False).encode("utf-8")
+        return json.dumps(to_jsonable(share), allow_nan=False, ensure_ascii=ensure_ascii).encode("utf-8")
+
+
+#: BentoML 0.10's name of this adapter (``from bentoml.adapters.json_output import JsonSerializableOutput``).
+JsonSerializableOutput = JsonOutput
 
 
 def to_jsonable(obj: Any) -> Any:

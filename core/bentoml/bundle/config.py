@@ -57,6 +57,8 @@ class APIConfig:
     mb_fixed_batch_size: Optional[int] = None
     # Added within schema 1: @api(batch=...) as declared (None: not given, a batch).
     batch: Optional[bool] = None
+    # Added within schema 1: @api(route=...) (None: served at /<name>).
+    route: Optional[str] = None
 
 
 @attrs.define

@@ -113,7 +113,7 @@ def build_config(service: "BentoService", version: str, sources: LocalSources) -
             output_provider=_provider("output_adapters", type(api.output_adapter), sources),
             output_config=dict(api.output_adapter.config),
             mb_max_batch_size=api.spec.mb_max_batch_size, mb_max_latency=api.spec.mb_max_latency,
-            mb_fixed_batch_size=api.spec.mb_fixed_batch_size, batch=api.spec.batch))
+            mb_fixed_batch_size=api.spec.mb_fixed_batch_size, batch=api.spec.batch, route=api.spec.route))
 
     import_names = _requirement_imports(service)
     if env.auto_pip_dependencies:

@@ -26,7 +26,10 @@ KNOWN_PROVIDERS: Dict[str, Dict[str, str]] = {
         "FileInput": "bentoml-adapter-file",
         "StringInput": "bentoml-adapter-string",
     },
-    "output_adapters": {},
+    "output_adapters": {
+        "DataframeOutput": "bentoml-adapter-dataframe",
+        "TfTensorOutput": "bentoml-adapter-tensor",
+    },
     "storage_backends": {"file": "bentoml-storage-local", "s3": "bentoml-storage-s3"},
     "deployers": {
         "docker": "bentoml-deployer-docker",
@@ -65,6 +68,9 @@ KNOWN_LEGACY_PATHS: Dict[str, tuple] = {
     "bentoml.adapters.tensorflow_tensor_input:TfTensorInput": ("input_adapters", "TfTensorInput"),
     "bentoml.adapters.file_input:FileInput": ("input_adapters", "FileInput"),
     "bentoml.adapters.string_input:StringInput": ("input_adapters", "StringInput"),
+    "bentoml.adapters.default_output:DefaultOutput": ("output_adapters", "DefaultOutput"),
+    "bentoml.adapters.dataframe_output:DataframeOutput": ("output_adapters", "DataframeOutput"),
+    "bentoml.adapters.tensorflow_tensor_output:TfTensorOutput": ("output_adapters", "TfTensorOutput"),
     # 0.8.6 names no plugin of ours provides: importing them says why (NOT_PROVIDED).
     "bentoml.handlers:LegacyImageHandler": ("input_adapters", "LegacyImageInput"),
     "bentoml.handlers:FastaiImageHandler": ("input_adapters", "FastaiImageInput"),

@@ -215,7 +215,11 @@ class PluginRegistry:
 
         A user's subclass of ``SklearnModelArtifact`` still needs ``bentoml-sklearn``.
         """
-        by_id = {id(reg.obj): reg for regs in self._build_tables()[kind].values() for reg in regs}
+        by_id: Dict[int, Registration] = {}
+        for regs in self._build_tables()[kind].values():
+            for reg in regs:  # an object registered under several names: the one it is called wins
+                if id(reg.obj) not in by_id or reg.name == getattr(reg.obj, "__name__", None):
+                    by_id[id(reg.obj)] = reg
         for candidate in getattr(obj, "__mro__", (obj,)):
             if id(candidate) in by_id:
                 return by_id[id(candidate)]

@@ -89,7 +89,7 @@ class ServiceApp:
         self.readiness = readiness
         self.metrics = metrics
         self.access_log = access_log
-        self._routes = {f"/{name}": handler for name, handler in handlers.items()}
+        self._routes = {handler.api.path: handler for handler in handlers.values()}
         # endpoint label of each path: an API's or a route's path, a file route's rule
         self._endpoints = {path: path for path in self._routes}
         self._fallback_endpoint = fallback_endpoint  # the web UI's rule, when it answers every other path
@@ -215,7 +215,7 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
         handle_batch = api.handle_batch if model_lock is None else _holding(model_lock, api.handle_batch)
         handler = handlers[api.name] = APIHandler(api, config, metrics, handle_batch)
         # Flask keeps the API routes too: OPTIONS (CORS preflight) and 405 for other methods.
-        app.add_url_rule(f"/{api.name}", endpoint=f"api_{api.name}", methods=["POST"],
+        app.add_url_rule(api.path, endpoint=f"api_{api.name}", methods=["POST"],
                          view_func=_flask_view(handler))
     docs = openapi_spec(service)
 
@@ -283,7 +283,7 @@ def create_app(service: "BentoService", config: ServerConfig, worker_index: int 
     @app.errorhandler(404)
     def not_found(_e: Exception) -> Response:
         return json_error(404, f"no route {request.path}; APIs: "
-                               + ", ".join(f"POST /{n}" for n in handlers) + f"; see GET {routes.DOCS_JSON.path}")
+                               + ", ".join(f"POST {h.api.path}" for h in handlers.values()) + f"; see GET {routes.DOCS_JSON.path}")
 
     @app.errorhandler(405)
     def not_allowed(_e: Exception) -> Response:

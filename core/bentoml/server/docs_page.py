@@ -55,7 +55,7 @@ def register_docs_routes(app: Flask, service: "BentoService", at_index: bool = T
     UI's files (``GET /docs/...``) to ``app``."""
     dist = _swagger_dist()
     apis = "".join(
-        f"<li><code>POST /{html.escape(api.name)}</code> ({html.escape(api.input_adapter.input_type)}): "
+        f"<li><code>POST {html.escape(api.path)}</code> ({html.escape(api.input_adapter.input_type)}): "
         f"{html.escape(api.doc)}</li>" for api in service.inference_apis)
     page = _PAGE.format(
         title=html.escape(f"{service.name} {service.version or ''}".strip()),

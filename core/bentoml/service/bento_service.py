@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from bentoml.artifact import ArtifactCollection, BentoServiceArtifact
 from bentoml.bundle.checks import fresh_version
@@ -49,6 +49,7 @@ class BentoService:
             if spec is not None:
                 specs[spec.name] = spec
                 funcs[spec.name] = value
+        _check_paths_unique(cls.__name__, specs.values())
         cls._bento_api_specs, cls._bento_api_funcs = specs, funcs
 
     def __init__(self) -> None:
@@ -205,3 +206,13 @@ class BentoService:
 
     def __repr__(self) -> str:
         return f"<{self.name}:{self.version or 'unsaved'}>"
+
+
+def _check_paths_unique(service_name: str, specs: Iterable[APISpec]) -> None:
+    """Two APIs answered at one URL path (``@api(route=...)``) is a declaration error."""
+    seen: Dict[str, str] = {}
+    for spec in specs:
+        other = seen.setdefault(spec.path, spec.name)
+        if other != spec.name:
+            raise InvalidArgument(f"{service_name}: APIs {other!r} and {spec.name!r} are both served at "
+                                  f"{spec.path}; give one of them another route= or api_name=")

@@ -174,7 +174,7 @@ def artifacts(artifact_list: Sequence[BentoServiceArtifact]) -> Callable[[type],
 
 #: The keywords ``@api`` takes itself (besides the adapter in the 0.7-0.8 form).
 API_OPTIONS = ("input", "output", "api_name", "api_doc", "mb_max_batch_size", "mb_max_latency",
-               "mb_fixed_batch_size", "batch")
+               "mb_fixed_batch_size", "batch", "route")
 
 
 def _constructor_options(cls: type) -> Optional[List[str]]:
@@ -237,7 +237,8 @@ def _input_adapter(args: tuple, input: Any, adapter_options: Dict[str, Any]) -> 
 def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[str] = None,
         api_doc: Optional[str] = None, mb_max_batch_size: Optional[int] = None,
         mb_max_latency: Optional[float] = None, mb_fixed_batch_size: Optional[int] = None,
-        batch: Optional[bool] = None, **adapter_options: Any) -> Callable[[Callable], Callable]:
+        batch: Optional[bool] = None, route: Optional[str] = None,
+        **adapter_options: Any) -> Callable[[Callable], Callable]:
     """Declare a method as an API: ``@bentoml.api(input=DataframeInput())``.
 
     The method keeps working as a plain method (``svc.predict(data)``); the
@@ -253,7 +254,8 @@ def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[st
     ``mb_max_batch_size`` and ``mb_max_latency`` (ms) bound micro-batching;
     ``mb_fixed_batch_size`` pads every batch to that size (models with static
     shapes); ``api_doc`` replaces the method's docstring as the API's
-    documentation.  BentoML 0.7-0.8's ``@api(DataframeHandler, typ="series")``
+    documentation; ``route`` (BentoML 0.13) serves the API at ``/<route>``
+    (``route="v1/predict"``) instead of ``/<api_name>``.  BentoML 0.7-0.8's ``@api(DataframeHandler, typ="series")``
     (an adapter class and its options) builds the adapter.  An unknown keyword
     is an error that suggests the option meant.
     """
@@ -264,7 +266,7 @@ def api(*args: Any, input: Any = None, output: Any = None, api_name: Optional[st
     def decorator(func: Callable) -> Callable:
         func._bento_api_spec = make_api_spec(func, input, output, api_name,
                                              mb_max_batch_size, mb_max_latency, mb_fixed_batch_size,
-                                             batch=batch, api_doc=api_doc)
+                                             batch=batch, api_doc=api_doc, route=route)
         return func
 
     return decorator

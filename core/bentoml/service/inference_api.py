@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _API_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# URL path segments of unreserved characters (RFC 3986): no query, fragment, '%' or Flask '<converter>'
+_ROUTE = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
 
 
 @attrs.frozen
@@ -40,12 +42,19 @@ class APISpec:
     doc: str
     mb_fixed_batch_size: Optional[int] = None
     batch: Optional[bool] = None
+    #: the URL path (without the leading ``/``) from ``@api(route=...)``; None: the API's name
+    route: Optional[str] = None
+
+    @property
+    def path(self) -> str:
+        """The path the API server answers this API at: ``/<route>``, by default ``/<name>``."""
+        return "/" + (self.route or self.name)
 
 
 def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[str],
                   mb_max_batch_size: Optional[int], mb_max_latency: Optional[float],
                   mb_fixed_batch_size: Optional[int] = None, batch: Optional[bool] = None,
-                  api_doc: Optional[str] = None) -> APISpec:
+                  api_doc: Optional[str] = None, route: Optional[str] = None) -> APISpec:
     name = api_name or func.__name__
     if not _API_NAME.fullmatch(name):
         raise InvalidArgument(f"API name {name!r} must be a Python identifier")
@@ -77,7 +86,26 @@ def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[st
     if api_doc is not None and not isinstance(api_doc, str):
         raise InvalidArgument(f"@api(api_doc=...) must be a string, got {api_doc!r}")
     doc = (api_doc if api_doc is not None else func.__doc__ or "").strip() or "BentoService API"
-    return APISpec(name, input, output, mb_max_batch_size, mb_max_latency, doc, mb_fixed_batch_size, batch)
+    return APISpec(name, input, output, mb_max_batch_size, mb_max_latency, doc, mb_fixed_batch_size, batch,
+                   _checked_route(route))
+
+
+def _checked_route(route: Optional[str]) -> Optional[str]:
+    """``@api(route=...)`` (BentoML 0.13) without its leading ``/``; InvalidArgument naming what is wrong."""
+    if route is None:
+        return None
+    if not isinstance(route, str):
+        raise InvalidArgument(f"@api(route=...) must be a string, got {route!r}")
+    path = route[1:] if route.startswith("/") else route
+    if not _ROUTE.fullmatch(path) or any(segment in (".", "..") for segment in path.split("/")):
+        raise InvalidArgument(
+            f"@api(route={route!r}) is not a URL path: use segments of letters, digits and '._~-' "
+            "separated by '/', e.g. route='v1/predict'")
+    if path.split("/")[0].lower() in RESERVED_API_NAMES:
+        raise InvalidArgument(
+            f"@api(route={route!r}) starts with {path.split('/')[0]!r}, which the API server answers "
+            f"itself ({', '.join(sorted(RESERVED_API_NAMES))})")
+    return path
 
 
 class InferenceAPI:
@@ -90,6 +118,7 @@ class InferenceAPI:
         self._schema_adapter: Optional[tuple] = None  # (schema, the adapter bound to it)
 
     name = property(lambda self: self.spec.name)
+    path = property(lambda self: self.spec.path)
 
     @property
     def input_adapter(self) -> InputAdapter:

@@ -17,11 +17,12 @@ from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.hookspecs import hookimpl
 
 from bentoml_adapter_dataframe import _schema
+from bentoml_adapter_dataframe.output import DataframeOutput
 
 if TYPE_CHECKING:
     from bentoml.schema import InputSchema
 
-__all__ = ["DataframeInput"]
+__all__ = ["DataframeInput", "DataframeOutput"]
 
 ORIENTS = ("records", "values", "split", "columns", "index", "table")
 _JSON_TYPES = ("application/json", "text/json")
@@ -420,3 +421,9 @@ def register_input_adapters(register):
     # Where BentoML 0.7-0.13 kept it: `from bentoml.handlers import DataframeHandler` keeps working.
     register(DataframeInput, legacy_paths=("bentoml.adapters.dataframe_input", "bentoml.handlers:DataframeHandler",
                                            "bentoml.handlers.dataframe_handler:DataframeHandler"))
+
+
+@hookimpl
+def register_output_adapters(register):
+    """Provide BentoML 0.10-0.13's ``DataframeOutput`` to ``bentoml.adapters``."""
+    register(DataframeOutput, legacy_paths=("bentoml.adapters.dataframe_output",))

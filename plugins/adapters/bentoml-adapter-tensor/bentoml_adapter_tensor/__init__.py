@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter
+from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter, JsonOutput
 from bentoml.exceptions import BadInput, InvalidArgument
 from bentoml.hookspecs import hookimpl
 from bentoml.native_logs import import_with_log_level
 from bentoml.plugins.install_hints import framework_install_hint
 
-__all__ = ["TfTensorInput"]
+__all__ = ["TfTensorInput", "TfTensorOutput"]
 
 DType = Union[None, str, Dict[str, str]]
 _EXAMPLES = {"f": [[1.0, 2.0, 3.0, 4.0]], "i": [[1, 2, 3, 4]], "u": [[1, 2, 3, 4]], "b": [[True, False]],
@@ -181,3 +181,14 @@ def register_input_adapters(register):
     register(TfTensorInput, legacy_paths=("bentoml.adapters.tensorflow_tensor_input",
                                           "bentoml.handlers:TensorflowTensorHandler",
                                           "bentoml.handlers.tensorflow_tensor_handler:TensorflowTensorHandler"))
+
+
+class TfTensorOutput(JsonOutput):
+    """BentoML 0.10-0.13's output for TensorFlow results: the kernel's ``JsonOutput``,
+    which already answers tensors as nested lists, under the name 0.x services import."""
+
+
+@hookimpl
+def register_output_adapters(register):
+    """Provide ``TfTensorOutput`` to ``bentoml.adapters``."""
+    register(TfTensorOutput, legacy_paths=("bentoml.adapters.tensorflow_tensor_output",))

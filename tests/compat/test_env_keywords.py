@@ -232,3 +232,16 @@ def test_a_bundle_whose_env_named_files_loads_without_them(write_service, tmp_pa
                                      "environment.yml": CONDA_ENV}).FilesService().save()
     assert python("-m", "bentoml", "run", "FilesService:latest", "echo", "--input", '{"a": 1}').stdout.strip() \
         == '{"a": 1}'
+
+
+@pytest.mark.parametrize("keyword, suggestion", [
+    ("pip_dependency", "did you mean 'pip_dependencies'?"),
+    ("infer_pip_package", "did you mean 'infer_pip_packages'?"),
+    # BentoML 0.5's keyword, gone by 0.8: named by what it is called now, not by spelling
+    ("conda_pip_dependencies", "did you mean 'pip_dependencies'?"),
+])
+def test_an_unknown_env_keyword_names_the_one_meant(keyword, suggestion):
+    import bentoml
+
+    with pytest.raises(InvalidArgument, match=f"@env\\(\\) got an unexpected option '{keyword}'; {suggestion}"):
+        bentoml.env(**{keyword: ["pandas"]})

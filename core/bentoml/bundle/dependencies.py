@@ -58,15 +58,28 @@ def distributions_for_imports(import_names: Iterable[str]) -> Dict[str, str]:
     return pins
 
 
+#: Names on PyPI that only refuse to install, and the distribution they stood for: the
+#: ``sklearn`` package fails every install since 2023 (BentoML 0.x examples listed
+#: ``pip_dependencies=['sklearn']``), so such a bundle would never install.
+REFUSING_ALIASES = {"sklearn": "scikit-learn"}
+
+
 def _parse(line: str, source: str) -> Tuple[Optional[str], str]:
     """(canonical name or None for pip option lines, the line)."""
     line = line.strip()
     if line.startswith("-"):
         return None, line
     try:
-        return canonicalize_name(Requirement(line).name), line
+        req = Requirement(line)
     except InvalidRequirement as exc:
         raise InvalidArgument(f"{source}: {line!r} is not a valid requirement ({exc})") from None
+    meant = REFUSING_ALIASES.get(canonicalize_name(req.name))
+    if meant is not None:
+        logger.warning("%s: %r is a PyPI name that refuses to install; requiring %r instead",
+                       source, req.name, meant)
+        req.name = meant
+        line = str(req)
+    return canonicalize_name(req.name), line
 
 
 def _tier(lines: Iterable[str], source: str) -> Dict[str, str]:

@@ -66,6 +66,10 @@ def _read_setup_sh(base_dir: str, value: str) -> str:
     return value if value.endswith("\n") else value + "\n"
 
 
+#: keywords of BentoML before 0.8 that a service may still carry, and what they are called now
+_ENV_RENAMED = {"conda_pip_dependencies": "pip_dependencies"}
+
+
 def env(auto_pip_dependencies: bool = False, pip_dependencies: Optional[Sequence[str]] = None,
         requirements_txt_file: Optional[str] = None, conda_channels: Optional[Sequence[str]] = None,
         conda_dependencies: Optional[Sequence[str]] = None, setup_sh: Optional[str] = None,
@@ -74,7 +78,7 @@ def env(auto_pip_dependencies: bool = False, pip_dependencies: Optional[Sequence
         pip_extra_index_url: Union[None, str, Sequence[str]] = None,
         pip_trusted_host: Union[None, str, Sequence[str]] = None, conda_env_yml_file: Optional[str] = None,
         conda_overwrite_channels: bool = False, conda_override_channels: bool = False,
-        zipimport_archives: Optional[Sequence[str]] = None) -> Callable[[type], type]:
+        zipimport_archives: Optional[Sequence[str]] = None, **unknown: Any) -> Callable[[type], type]:
     """Declare the environment a service needs; see the spec's "Defining Service Environment".
 
     Relative paths (``requirements_txt_file``, ``setup_sh``, ``conda_env_yml_file``,
@@ -94,6 +98,9 @@ def env(auto_pip_dependencies: bool = False, pip_dependencies: Optional[Sequence
     - ``zipimport_archives``: zip archives of Python modules, copied into the
       bundle (``<Name>/zipimports/``) and put on ``sys.path`` when it loads.
     """
+    if unknown:  # a typo, or a keyword of a BentoML release outside 0.8-0.13 (0.5's conda_pip_dependencies)
+        raise _unexpected_options("@env()", list(unknown), [p for p in inspect.signature(env).parameters
+                                                             if p != "unknown"], renamed=_ENV_RENAMED)
     override = bool(conda_overwrite_channels or conda_override_channels)
     channels = _str_list("conda_channels", conda_channels)
     if override and not channels:
@@ -189,8 +196,10 @@ def _constructor_options(cls: type) -> Optional[List[str]]:
 
 
 def _unexpected_options(where: str, options: Sequence[str], known: Sequence[str],
-                        adapter: Optional[InputAdapter] = None) -> InvalidArgument:
-    """The error for keywords nobody takes, suggesting the nearest known one for each (a typo)."""
+                        adapter: Optional[InputAdapter] = None,
+                        renamed: Optional[Dict[str, str]] = None) -> InvalidArgument:
+    """The error for keywords nobody takes, suggesting the nearest known one for each (a typo),
+    or what an old release's keyword is called now (``renamed``)."""
     adapter_options = (_constructor_options(type(adapter)) or []) if adapter is not None else []
     described = []
     for key in sorted(options):
@@ -198,7 +207,8 @@ def _unexpected_options(where: str, options: Sequence[str], known: Sequence[str]
             described.append(f"{key!r} (an option of {type(adapter).__name__}: "
                              f"input={type(adapter).__name__}(..., {key}=...))")
             continue
-        close = difflib.get_close_matches(key, [*known, *adapter_options], n=1, cutoff=0.6)
+        close = [renamed[key]] if renamed and key in renamed else \
+            difflib.get_close_matches(key, [*known, *adapter_options], n=1, cutoff=0.6)
         described.append(f"{key!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
     if len(described) == 1:
         return InvalidArgument(f"{where} got an unexpected option {described[0]}")

@@ -60,21 +60,21 @@ class SklearnModelArtifact(BentoServiceArtifact):
         return os.path.join(path, self.name + self.pickle_extension)
 
     def _pack(self, obj: Any) -> Any:
-        # Duck typing first: it needs no sklearn import and admits xgboost/lightgbm
-        # wrappers that follow the estimator API without subclassing BaseEstimator.
-        if not isinstance(obj, type) and callable(getattr(obj, "predict", None)):
+        if _is_estimator(obj):
             return obj
-        try:
-            from sklearn.base import BaseEstimator
-        except ImportError:  # pragma: no cover - sklearn is a dependency
-            BaseEstimator = ()  # type: ignore[assignment]
-        if isinstance(obj, BaseEstimator):  # transformers have no predict but are estimators
-            return obj
+        # BentoML 0.x pickled whatever it was given; services packed several models at once
+        # (``self.artifacts.model["xgb"]``): a dict, list or tuple of estimators is one artifact.
+        if isinstance(obj, (dict, list, tuple)) and obj:
+            bad = [v for v in (obj.values() if isinstance(obj, dict) else obj) if not _is_estimator(v)]
+            if not bad:
+                return obj
+            obj = bad[0]
         what = obj if isinstance(obj, type) else type(obj)
         hint = " (the class itself; pass a fitted instance)" if isinstance(obj, type) else ""
         raise InvalidArgument(
             f"SklearnModelArtifact {self.name!r} packs a scikit-learn estimator "
-            f"(sklearn.base.BaseEstimator, or an object with a predict method); "
+            f"(sklearn.base.BaseEstimator, or an object with a predict method), or a dict, list or "
+            f"tuple of them; "
             f"got {what.__module__}.{what.__qualname__}{hint}")
 
     def _save(self, obj: Any, path: str) -> None:
@@ -91,3 +91,17 @@ class SklearnModelArtifact(BentoServiceArtifact):
 @hookimpl
 def register_artifacts(register):
     register(SklearnModelArtifact, legacy_paths=("bentoml.frameworks.sklearn",))  # where BentoML 0.9-0.13 kept it
+
+
+def _is_estimator(obj: Any) -> bool:
+    # Duck typing first: it needs no sklearn import and admits xgboost/lightgbm
+    # wrappers that follow the estimator API without subclassing BaseEstimator.
+    if isinstance(obj, type):
+        return False
+    if callable(getattr(obj, "predict", None)):
+        return True
+    try:
+        from sklearn.base import BaseEstimator
+    except ImportError:  # pragma: no cover - sklearn is a dependency
+        return False
+    return isinstance(obj, BaseEstimator)  # transformers have no predict but are estimators

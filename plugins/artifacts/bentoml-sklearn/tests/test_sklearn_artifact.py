@@ -84,3 +84,23 @@ def test_estimator_class_instead_of_instance_is_rejected():
 
     with pytest.raises(InvalidArgument, match="sklearn.svm._classes.SVC .*pass a fitted instance"):
         SklearnModelArtifact("model").pack(svm.SVC)
+
+
+def test_a_dict_of_estimators_is_one_artifact_and_a_stray_value_is_named(tmp_path):
+    """BentoML 0.x services packed several models in one artifact (``self.artifacts.model["svc"]``)."""
+    from sklearn import datasets, svm, tree
+
+    from bentoml.exceptions import InvalidArgument
+    from bentoml_sklearn import SklearnModelArtifact
+
+    iris = datasets.load_iris()
+    models = {"svc": svm.SVC().fit(iris.data, iris.target),
+              "tree": tree.DecisionTreeClassifier(random_state=0).fit(iris.data, iris.target)}
+    artifact = SklearnModelArtifact("model")
+    artifact.pack(models)
+    artifact.save(str(tmp_path))
+    loaded = SklearnModelArtifact("model").load(str(tmp_path)).get()
+    assert sorted(loaded) == ["svc", "tree"]
+    assert loaded["tree"].predict(iris.data[:1]).tolist() == [0]
+    with pytest.raises(InvalidArgument, match="or a dict, list or tuple of them; got builtins.str"):
+        SklearnModelArtifact("model").pack({"svc": models["svc"], "notes": "not a model"})

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import sys
-from typing import Any
+from typing import Any, Optional
 
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.exceptions import BundleError, InvalidArgument, NotFound
@@ -88,6 +88,14 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
 
     requirement_imports = ("tensorflow", "keras")
     fork_safe = False
+
+    @classmethod
+    def bad_input_message(cls, exc: BaseException) -> Optional[str]:
+        """Keras's layer input checks and a restored function's argument binding refusing
+        what the API function passed itself (see :mod:`bentoml_tensorflow._input_errors`)."""
+        from bentoml_tensorflow import _input_errors
+
+        return _input_errors.message(exc)
 
     # -- pack ------------------------------------------------------------------------
     def _pack(self, obj: Any) -> Any:

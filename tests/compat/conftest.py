@@ -1,7 +1,8 @@
 """Fixtures of the BentoML 0.x compatibility tests: services written as 0.8-0.13 users wrote them.
 
 The services are source text, written into a scratch directory and imported
-from there (as a user's module is); the models are real scikit-learn iris
+from there as a user's module is (``write_service``, from bentoml.testing's
+pytest plugin); the models are real scikit-learn iris
 models; bundles go to a scratch ``$BENTOML_HOME`` per test (``bentoml_home``);
 the CLI runs as ``python -m bentoml`` in a subprocess, servers with
 :class:`bentoml.testing.server.Server` on 127.0.0.1.  These tests need the
@@ -9,18 +10,13 @@ plugins (tox env ``all``).
 """
 from __future__ import annotations
 
-import importlib
-import itertools
 import os
 import pathlib
 import subprocess
 import sys
-import textwrap
 from typing import Callable, Dict, Iterator, Optional
 
 import pytest
-
-_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -35,37 +31,6 @@ def iris_model():
 def _home(bentoml_home: pathlib.Path) -> Iterator[pathlib.Path]:
     """Every test saves into a repository of its own."""
     yield bentoml_home
-
-
-@pytest.fixture
-def write_service(tmp_path: pathlib.Path) -> Iterator[Callable]:
-    """``write_service(source, module, files={...})``: write a service module (and files next to
-    it) into a fresh directory and import it; the modules leave ``sys.modules`` afterwards."""
-    names = set()
-
-    def write(source: str, module: str, files: Optional[Dict[str, object]] = None):
-        directory = tmp_path / f"src{next(_counter)}"
-        directory.mkdir()
-        for rel, content in (files or {}).items():
-            path = directory / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(textwrap.dedent(str(content)))
-        (directory / f"{module}.py").write_text(textwrap.dedent(source))
-        names.add(module)
-        sys.modules.pop(module, None)
-        sys.path.insert(0, str(directory))
-        importlib.invalidate_caches()
-        try:
-            return importlib.import_module(module)
-        finally:
-            sys.path.remove(str(directory))
-
-    yield write
-    for name in names:
-        sys.modules.pop(name, None)
 
 
 def run(*args: str, env: Optional[Dict[str, str]] = None, ok: Optional[bool] = True,

@@ -12,8 +12,6 @@ environment's interpreter is the one under test.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import itertools
 import os
 import pathlib
 import subprocess
@@ -25,21 +23,8 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 import pytest
 
 import bentoml.repository
+from bentoml.testing.services import IRIS_CLASSIFIER_SOURCE, import_from_dir
 
-#: The spec's minimal BentoService ("Core Concepts", first code block), verbatim.
-IRIS_CLASSIFIER_SOURCE = textwrap.dedent('''\
-    import bentoml
-    from bentoml.adapters import DataframeInput
-    from bentoml.artifact import SklearnModelArtifact
-
-    @bentoml.env(auto_pip_dependencies=True)
-    @bentoml.artifacts([SklearnModelArtifact('model')])
-    class IrisClassifier(bentoml.BentoService):
-
-        @bentoml.api(input=DataframeInput())
-        def predict(self, df):
-            return self.artifacts.model.predict(df)
-    ''')
 
 #: The spec's training/pack/predict/save snippet ("Core Concepts", second code block), verbatim.
 CREATING_SNIPPET = textwrap.dedent('''\
@@ -100,50 +85,6 @@ def repo_home(session_home: pathlib.Path) -> pathlib.Path:
 def _e2e_home(repo_home: pathlib.Path) -> Iterator[pathlib.Path]:
     with use_home(repo_home):
         yield repo_home
-
-
-# -- importing service modules written by the tests ---------------------------------
-def import_from_dir(directory: pathlib.Path, module_name: str):
-    """Import ``module_name`` from ``directory`` (a fresh import; sys.path restored after)."""
-    sys.modules.pop(module_name, None)
-    sys.path.insert(0, str(directory))
-    importlib.invalidate_caches()
-    try:
-        return importlib.import_module(module_name)
-    finally:
-        sys.path.remove(str(directory))
-
-
-_counter = itertools.count()
-
-
-@pytest.fixture
-def write_service(tmp_path: pathlib.Path) -> Iterator[Callable]:
-    """``write_service(source, module_name, files={...})``: write a service module (and the
-    local modules/files next to it) into a fresh directory under tmp_path and import it.
-
-    Returns the imported module; its directory is ``module.__file__``'s.  The modules
-    are dropped from ``sys.modules`` when the test ends.
-    """
-    names = set()
-
-    def write(source: str, module_name: str, files: Optional[Dict[str, str]] = None):
-        directory = tmp_path / f"src{next(_counter)}"
-        directory.mkdir()
-        for rel, text in (files or {}).items():
-            (directory / rel).parent.mkdir(parents=True, exist_ok=True)
-            (directory / rel).write_text(text)
-            if rel.endswith(".py"):
-                names.add(rel[:-3].replace("/", "."))
-        (directory / f"{module_name}.py").write_text(source)
-        names.add(module_name)
-        for name in names:
-            sys.modules.pop(name, None)
-        return import_from_dir(directory, module_name)
-
-    yield write
-    for name in names:
-        sys.modules.pop(name, None)
 
 
 # -- the spec's IrisClassifier, trained and saved once ------------------------------------

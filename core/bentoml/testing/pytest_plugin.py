@@ -6,15 +6,21 @@
   built-ins), for registering test plugins by hand;
 - ``bentoml_home``: a temporary ``$BENTOML_HOME`` with no cached repository;
 - ``start_server``: ``start_server(*cli_args, env=None)`` starts a
-  :class:`bentoml.testing.server.Server` (session scope; all stopped at the end).
+  :class:`bentoml.testing.server.Server` (session scope; all stopped at the end);
+- ``write_service``: ``write_service(source, module, files={...})`` writes a
+  service module, and files next to it, into a fresh directory and imports it,
+  as a user's module is imported.
 
 Each restores what it replaced when the test ends.
 """
 from __future__ import annotations
 
+import itertools
 import pathlib
+import sys
+import textwrap
 from typing import TYPE_CHECKING
-from typing import Callable, Iterator, List, Mapping, Optional
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Set, Union
 
 import pytest
 
@@ -80,3 +86,42 @@ def start_server() -> Iterator[Callable[..., "Server"]]:
     yield start
     for server in started:
         server.stop()
+
+
+_service_dirs = itertools.count()
+
+
+@pytest.fixture
+def write_service(tmp_path: pathlib.Path) -> Iterator[Callable]:
+    """``write_service(source, module, files={"lib/util.py": "...", "data.bin": b"..."})``:
+    write ``<module>.py`` (dedented) and ``files`` (text is dedented, bytes written as they
+    are) into a fresh directory under ``tmp_path``, import the module and return it.
+
+    The module and the ``.py`` files given leave ``sys.modules`` when the test ends, so
+    a test can write another version under the same name.
+    """
+    from bentoml.testing.services import import_from_dir
+
+    names: Set[str] = set()
+
+    def write(source: str, module: str, files: Optional[Dict[str, Union[str, bytes]]] = None):
+        directory = tmp_path / f"src{next(_service_dirs)}"
+        directory.mkdir()
+        for rel, content in (files or {}).items():
+            path = directory / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(textwrap.dedent(str(content)))
+            if rel.endswith(".py"):
+                names.add(rel[:-3].replace("/", "."))
+        (directory / f"{module}.py").write_text(textwrap.dedent(source))
+        names.add(module)
+        for name in names:
+            sys.modules.pop(name, None)
+        return import_from_dir(directory, module)
+
+    yield write
+    for name in names:
+        sys.modules.pop(name, None)

@@ -22,32 +22,21 @@ from sklearn.preprocessing import StandardScaler
 
 from bentoml.adapters import HTTPRequest
 from bentoml.testing.server import save_service_source
+from bentoml.testing.services import IRIS_CLASSIFIER_SOURCE
 from bentoml_sklearn import SklearnModelArtifact
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 SETOSA, VIRGINICA = [5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]
 
-SERVICE_SOURCE = textwrap.dedent('''\
-    import bentoml
-    from bentoml.adapters import DataframeInput
-    from bentoml.artifact import SklearnModelArtifact
-
-
-    @bentoml.env(auto_pip_dependencies=True)
-    @bentoml.artifacts([SklearnModelArtifact('model')])
-    class IrisClassifier(bentoml.BentoService):
-
-        @bentoml.api(input=DataframeInput())
-        def predict(self, df):
-            return self.artifacts.model.predict(df)
-
-        @bentoml.api(input=DataframeInput())
-        def predict_positive(self, df):
-            """The user's own check: a ValueError of user code, which stays a 500."""
-            if (df.select_dtypes("number") < 0).any().any():
-                raise ValueError("measurements must not be negative")
-            return self.artifacts.model.predict(df)
-    ''')
+# The spec's IrisClassifier, with one more API in its class body (the class ends the source).
+SERVICE_SOURCE = IRIS_CLASSIFIER_SOURCE + textwrap.indent(textwrap.dedent('''
+    @bentoml.api(input=DataframeInput())
+    def predict_positive(self, df):
+        """The user's own check: a ValueError of user code, which stays a 500."""
+        if (df.select_dtypes("number") < 0).any().any():
+            raise ValueError("measurements must not be negative")
+        return self.artifacts.model.predict(df)
+    '''), "    ")
 
 #: (what is sent, content type, words the 400's message must contain), for the SVC fitted on arrays.
 SVC_BAD_REQUESTS = {

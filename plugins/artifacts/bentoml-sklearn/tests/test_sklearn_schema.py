@@ -6,7 +6,6 @@ The spec's IrisClassifier, saved and served by ``serve-gunicorn --enable-microba
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pandas as pd
 import pytest
@@ -15,23 +14,11 @@ from sklearn import datasets, ensemble, svm
 
 import bentoml
 from bentoml.testing.server import save_service_source
+from bentoml.testing.services import IRIS_CLASSIFIER_SOURCE
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
-SERVICE_SOURCE = textwrap.dedent('''\
-    import bentoml
-    from bentoml.adapters import DataframeInput
-    from bentoml.artifact import SklearnModelArtifact
-
-
-    @bentoml.env(auto_pip_dependencies=True)
-    @bentoml.artifacts([SklearnModelArtifact('model')])
-    class IrisClassifier(bentoml.BentoService):
-
-        @bentoml.api(input=DataframeInput())
-        def predict(self, df):
-            return self.artifacts.model.predict(df)
-    ''')
+SERVICE_SOURCE = IRIS_CLASSIFIER_SOURCE  # the spec's IrisClassifier
 
 
 @pytest.fixture(scope="module")

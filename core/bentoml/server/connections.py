@@ -84,6 +84,9 @@ class Connection(HTTPChannel):
     def __init__(self, server, sock, addr, adj, map=None) -> None:
         self.opened = time.monotonic()
         self.answered = 0  # requests answered on this connection
+        # Whether any byte arrived: set as the bytes are read, where ``answered`` counts only
+        # after an answer is sent, so a connection being answered never looks silent.
+        self.heard = False
         self.lingering_until: Optional[float] = None
         self.discarding = False  # an error answer is on its way: what arrives now is dropped
         super().__init__(server, sock, addr, adj, map=map)
@@ -107,7 +110,7 @@ class Connection(HTTPChannel):
             return (0, self.lingering_until or 0.0)
         if self.busy or self.will_close or self.close_when_flushed:
             return None
-        if self.request is None and self.answered:  # idle between requests (keep-alive)
+        if self.request is None and self.heard:  # idle between requests (keep-alive)
             return (1, self.last_activity - time.time() + time.monotonic())
         return (2, self.request.started if self.request is not None else self.opened)
 
@@ -136,6 +139,7 @@ class Connection(HTTPChannel):
             self.close_now()
 
     def received(self, data: bytes) -> bool:
+        self.heard = True
         if self.discarding:
             return True
         taken = super().received(data)
@@ -164,6 +168,16 @@ class Connection(HTTPChannel):
         self.readable, self.writable = _always, _never  # type: ignore[method-assign]
         self.handle_read = self._discard_input  # type: ignore[method-assign]
         self.handle_write = _nothing  # type: ignore[method-assign]
+
+    def has_unread_input(self) -> bool:
+        """Whether bytes wait in the socket that the loop has not read yet (a request sent
+        while the server was too busy to read it): closing now would reset the connection."""
+        try:
+            return bool(self.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:  # reset or closed by the client: nothing to lose
+            return False
 
     def close_now(self) -> None:
         """Close the socket now, lingering or not."""

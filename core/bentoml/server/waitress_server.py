@@ -16,6 +16,13 @@ as its channel, and looks after its connections through waitress's public
   request; one being answered is never shed.  (waitress itself stops
   accepting there, which a few hundred slow clients turn into an outage.)
 - while it drains, every answer carries ``Connection: close``.
+
+The loop is :meth:`WaitressServer.run_once`: one pass of waitress's loop, then
+the sweep.  Connections are closed between passes, never while a pass has
+their descriptors registered for polling: a descriptor closed there can be
+reused by a connection accepted later in the same pass, and the stale poll
+entry (``POLLNVAL``) would then close that new connection with its request
+unread, which the client sees as a reset.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ import time
 from typing import Any, Dict
 
 import attrs
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.server import TcpWSGIServer
 
@@ -73,8 +81,21 @@ class WaitressServer(TcpWSGIServer):
                          adj=Adjustments(sockets=[sock], **adjustments))
 
     # -- accepting and shedding ----------------------------------------------------------
-    def readable(self) -> bool:
+    def run_once(self, timeout: float = 0.2) -> None:
+        """One pass of the loop over the server's connections (waiting at most ``timeout``
+        seconds, or the sweep interval), then :meth:`housekeeping`."""
+        wasyncore.loop(timeout=min(timeout, self.deadlines.sweep_interval), use_poll=True, map=self._map, count=1)
         self.housekeeping()
+
+    def run(self) -> None:
+        """Serve until interrupted (waitress's ``run``, on :meth:`run_once`)."""
+        try:
+            while True:
+                self.run_once()
+        except (SystemExit, KeyboardInterrupt):
+            self.task_dispatcher.shutdown()
+
+    def readable(self) -> bool:
         if self.full and len(self.active_channels) < self.adj.connection_limit:
             self.full = False
         return self.accepting and not self.full
@@ -128,10 +149,8 @@ class WaitressServer(TcpWSGIServer):
 
     # -- deadlines --------------------------------------------------------------------------
     def housekeeping(self) -> None:
-        """:meth:`sweep` (and, once a drain closed the listener, :meth:`close_idle`) when due.
-
-        waitress's loop asks the listener whether it is readable on every pass, which runs
-        this; once the listener is closed, the worker's loop calls it."""
+        """:meth:`sweep` (and, once a drain closed the listener, :meth:`close_idle`) when due;
+        :meth:`run_once` calls it between passes of the loop."""
         now = time.monotonic()
         if now >= self.next_channel_cleanup:
             self.next_channel_cleanup = now + self.deadlines.sweep_interval
@@ -158,10 +177,12 @@ class WaitressServer(TcpWSGIServer):
                     channel.time_out(f"the request line and headers did not arrive within {d.header_timeout:g} s")
                 elif channel.request.headers_finished and waited > d.body_timeout:
                     channel.time_out(f"the request body did not arrive within {d.body_timeout:g} s")
-            elif channel.answered == 0:
-                if now - channel.opened > d.header_timeout:
+            # A request the loop has not read yet (the server was busy) keeps its connection:
+            # closing would reset it; the request's own deadlines run once it is read.
+            elif not channel.heard:
+                if now - channel.opened > d.header_timeout and not channel.has_unread_input():
                     channel.close_now()  # connected and sent nothing
-            elif wall - channel.last_activity > d.keepalive_timeout:
+            elif wall - channel.last_activity > d.keepalive_timeout and not channel.has_unread_input():
                 channel.will_close = True  # the loop closes it (lingering) on its next pass
 
     # -- stopping -----------------------------------------------------------------------------

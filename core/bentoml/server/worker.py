@@ -49,8 +49,6 @@ def run_worker(service, config: ServerConfig, sock: socket.socket,
     after the "Serving" line must stop the server gracefully, not kill it).
     ``early_signals`` collects signals an earlier handler caught during startup;
     one caught before these handlers took over stops the worker at once."""
-    from waitress import wasyncore
-
     from bentoml.server.app import create_app
     from bentoml.server.waitress_server import ConnectionDeadlines, WaitressServer
 
@@ -85,7 +83,7 @@ def run_worker(service, config: ServerConfig, sock: socket.socket,
     next_parent_check = time.monotonic() + PARENT_CHECK_SECONDS
     try:
         while True:
-            wasyncore.loop(timeout=0.2, use_poll=True, map=channel_map, count=1)
+            server.run_once(timeout=0.2)
             now = time.monotonic()
             if parent_pid is not None and now >= next_parent_check:
                 next_parent_check = now + PARENT_CHECK_SECONDS
@@ -99,7 +97,6 @@ def run_worker(service, config: ServerConfig, sock: socket.socket,
                 server.close_idle()
                 drain.listener_closed = True
             if drain.listener_closed:
-                server.housekeeping()
                 if server.open_connections == 0 or now - drain.began > config.timeout:
                     break
     finally:

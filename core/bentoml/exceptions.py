@@ -49,6 +49,11 @@ class RepositoryError(BentoMLException):
     """The repository (``$BENTOML_HOME``) cannot be used as it is."""
 
 
+class ConfigurationError(BentoMLException):
+    """``bentoml.cfg`` cannot be read or written, or a configured value (file or environment)
+    is invalid; the message names the file and line, or the key and where it was set."""
+
+
 class PluginConflict(BentoMLException):
     """Two plugin distributions registered the same name for the same hook."""
 

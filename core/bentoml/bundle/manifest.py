@@ -32,6 +32,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import zlib
 from typing import IO, BinaryIO, Dict, Iterator, Mapping, Optional, Set, Tuple
 
 from bentoml.exceptions import BundleError, UnsafePath
@@ -232,8 +233,8 @@ def safe_extract_tar(fileobj: IO[bytes], target_dir: str) -> None:
 
     Every member is checked before it is written (:func:`safe_relpath`; links,
     hard links, devices and FIFOs are refused with
-    :class:`~bentoml.exceptions.UnsafePath`) and written by tarfile's ``data``
-    filter as well, into a temporary sibling of ``target_dir``; the sibling is
+    :class:`~bentoml.exceptions.UnsafePath`) and passed through tarfile's ``data``
+    filter as well, then written into a temporary sibling of ``target_dir``; the sibling is
     renamed to ``target_dir`` once the archive was read to its end.  A refused
     or truncated archive raises and leaves ``target_dir`` as it was.
     """
@@ -272,7 +273,7 @@ class _Prefixed:
 def _decompressed(fileobj: IO[bytes]) -> IO[bytes]:
     """The tar bytes of ``fileobj``, plain or gzip.  gzip's own reader, not tarfile's "r|gz":
     that one copies its whole decompressed buffer on every 512-byte header (5000 small
-    files took 13 s, against 0.3 s here)."""
+    files took 13.5 s, against 1.1 s here)."""
     head = fileobj.read(2)
     stream = _Prefixed(head, fileobj)
     if head == b"\x1f\x8b":
@@ -298,7 +299,7 @@ def _extract_into(fileobj: IO[bytes], staging: str) -> None:
                 _write_member(tar, member, dest)
     except getattr(tarfile, "FilterError", ()) as exc:  # the data filter refused what our check let pass
         raise UnsafePath(f"unsafe tar member: {exc}") from None
-    except (tarfile.TarError, EOFError) as exc:
+    except (tarfile.TarError, EOFError, gzip_module.BadGzipFile, zlib.error) as exc:
         raise BundleError(f"not a readable tar archive: {exc}") from None
     except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
         raise UnsafePath(f"unsafe tar member {os.path.relpath(exc.filename or '?', staging)!r}: "

@@ -24,6 +24,11 @@ class BadInput(InvalidArgument):
         self.status = status
 
 
+class UnsafePath(BadInput):
+    """A path from the network or an archive (an upload's file name, a tar member) that could
+    leave its target folder; answered with HTTP 400."""
+
+
 class NotFound(BentoMLException, LookupError):
     """A named bundle, version or API does not exist."""
 
@@ -42,6 +47,11 @@ class DependencyConflict(BentoMLException):
 
 class RepositoryError(BentoMLException):
     """The repository (``$BENTOML_HOME``) cannot be used as it is."""
+
+
+class ConfigurationError(BentoMLException):
+    """``bentoml.cfg`` cannot be read or written, or a configured value (file or environment)
+    is invalid; the message names the file and line, or the key and where it was set."""
 
 
 class PluginConflict(BentoMLException):

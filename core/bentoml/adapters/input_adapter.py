@@ -33,6 +33,10 @@ class InputAdapter(abc.ABC):
     #: item such an API function receives.  False where a request may carry several inputs
     #: (DataframeInput's rows, TfTensorInput's instances), as in BentoML 0.10-0.13.
     single_mode_supported: ClassVar[bool] = True
+    #: What an API declared without ``batch=`` does with this adapter: None takes a batch
+    #: (the spec's contract); False (BentoML 0.8's ``LegacyJsonInput``) one input per call,
+    #: and such an adapter refuses ``batch=True``.
+    batch_default: ClassVar[Optional[bool]] = None
 
     @property
     def input_type(self) -> str:

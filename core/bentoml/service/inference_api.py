@@ -75,6 +75,11 @@ def make_api_spec(func: Callable, input: Any, output: Any, api_name: Optional[st
             raise InvalidArgument(f"@api({key}=...) must be a positive number, got {value!r}")
     if batch is not None and not isinstance(batch, bool):
         raise InvalidArgument(f"@api(batch=...) must be True or False, got {batch!r}")
+    if input.batch_default is False:
+        if batch is True:
+            raise InvalidArgument(f"{input.input_type} passes one input per call: @api(batch=True) does not "
+                                  "apply to it; use JsonInput for a batch")
+        batch = False
     if batch is False and not input.single_mode_supported:
         raise InvalidArgument(
             f"@api(batch=False) does not work with {input.input_type}, as in BentoML 0.10-0.13: a request "

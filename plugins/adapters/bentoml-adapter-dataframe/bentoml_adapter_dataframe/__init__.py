@@ -125,6 +125,7 @@ class DataframeInput(InputAdapter):
     :param typ: ``"frame"`` (DataFrame) or ``"series"`` (Series).
     :param input_dtypes: column -> dtype, applied with ``astype``; a single dtype
         applies to every column.  A value that does not convert is a 400.
+    :param dtype: BentoML 0.9-0.13's name of ``input_dtypes`` (give one of them).
     :param columns: expected column names.  Rows without names (values, or a
         list for a series) are given these names; named input is reordered to
         them and must contain all of them.  Setting it also lets requests with
@@ -146,7 +147,11 @@ class DataframeInput(InputAdapter):
 
     def __init__(self, orient: Optional[str] = None, typ: str = "frame",
                  input_dtypes: Union[None, str, Dict[Any, Any]] = None,
-                 columns: Optional[Sequence[Any]] = None):
+                 columns: Optional[Sequence[Any]] = None, dtype: Union[None, str, Dict[Any, Any]] = None):
+        if dtype is not None:
+            if input_dtypes is not None:
+                raise InvalidArgument("DataframeInput takes dtype= or input_dtypes= (its older name), not both")
+            input_dtypes = dtype
         if orient is not None and orient not in ORIENTS:
             raise InvalidArgument(f"DataframeInput(orient=...) must be None or one of {ORIENTS}, got {orient!r}")
         if typ not in ("frame", "series"):

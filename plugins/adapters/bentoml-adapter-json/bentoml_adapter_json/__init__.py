@@ -12,7 +12,7 @@ from bentoml.adapters import HTTPRequest, InferenceTask, InputAdapter
 from bentoml.exceptions import BadInput
 from bentoml.hookspecs import hookimpl
 
-__all__ = ["JsonInput"]
+__all__ = ["JsonInput", "LegacyJsonInput"]
 
 
 class JsonInput(InputAdapter):
@@ -43,8 +43,23 @@ class JsonInput(InputAdapter):
                                      "example": {"text": "The weather is lovely today"}}}
 
 
+class LegacyJsonInput(JsonInput):
+    """BentoML 0.8-0.13's ``LegacyJsonInput``: the API function receives one parsed document
+    and returns its one result, as JSON APIs did before 0.8 (``JsonInput`` with
+    ``@api(..., batch=False)``; requests are still micro-batched, and the kernel calls the
+    function once per document)::
+
+        @bentoml.api(input=LegacyJsonInput())
+        def predict(self, parsed_json):
+            return self.artifacts.model.predict([parsed_json["features"]])[0]
+    """
+
+    batch_default = False
+
+
 @hookimpl
 def register_input_adapters(register):
     # Where BentoML 0.7-0.13 kept it: `from bentoml.handlers import JsonHandler` keeps working.
     register(JsonInput, legacy_paths=("bentoml.adapters.json_input", "bentoml.handlers:JsonHandler",
                                       "bentoml.handlers.json_handler:JsonHandler"))
+    register(LegacyJsonInput, legacy_paths=("bentoml.adapters.legacy_json_input",))

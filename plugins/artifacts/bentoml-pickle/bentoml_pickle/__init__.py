@@ -64,4 +64,5 @@ class PickleArtifact(BentoServiceArtifact):
 
 @hookimpl
 def register_artifacts(register):
-    register(PickleArtifact, legacy_paths=("bentoml.service.artifacts.common",))  # where BentoML 0.9-0.13 kept it
+    # where BentoML 0.9-0.13 kept it (common), and its own module in 0.9's sources (pickle)
+    register(PickleArtifact, legacy_paths=("bentoml.service.artifacts.common", "bentoml.service.artifacts.pickle"))

@@ -69,11 +69,15 @@ def test_a_path_whose_plugin_is_missing_names_its_distribution(python, module, n
     assert f"{module}.{name}" in last and repr(dist) in last and "pip install -e" in last
 
 
-def test_keras_model_artifact_says_why_and_what_to_use():
-    with pytest.raises(MissingPlugin, match="Keras 2 .* TensorflowSavedModelArtifact"):
-        from bentoml.frameworks.keras import KerasModelArtifact  # noqa: F401
-    with pytest.raises(MissingPlugin, match="Keras 2 .* TensorflowSavedModelArtifact"):
-        from bentoml.artifact import KerasModelArtifact  # noqa: F401,F811
+def test_keras_model_artifact_is_the_tensorflow_plugins(python):
+    from bentoml.artifact import KerasModelArtifact
+    from bentoml.frameworks.keras import KerasModelArtifact as from_0_9
+    from bentoml_tensorflow import KerasModelArtifact as own
+
+    assert KerasModelArtifact is from_0_9 is own
+    proc = python("-c", "from bentoml.frameworks.keras import KerasModelArtifact", ok=False,
+                  env={"BENTOML_DISABLE_PLUGINS": "bentoml-tensorflow"})
+    assert "'bentoml-tensorflow'" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_a_name_the_module_never_had_lists_what_it_has():

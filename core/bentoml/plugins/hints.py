@@ -15,6 +15,7 @@ KNOWN_PROVIDERS: Dict[str, Dict[str, str]] = {
         "PickleArtifact": "bentoml-pickle",
         "XgboostModelArtifact": "bentoml-xgboost",
         "TensorflowSavedModelArtifact": "bentoml-tensorflow",
+        "KerasModelArtifact": "bentoml-tensorflow",
         "H2oModelArtifact": "bentoml-h2o",
     },
     "input_adapters": {
@@ -85,10 +86,7 @@ _CLIPPER = "deploying to Clipper is not supported; serve the bundle with `bentom
 
 #: BentoML 0.x classes that no plugin of this kernel provides, and what to use instead.
 NOT_PROVIDED: Dict[str, Dict[str, str]] = {
-    "artifacts": {
-        "KerasModelArtifact": "Keras 2 models (tf.keras before Keras 3) are not supported; pack a Keras 3 "
-                              "model or a SavedModel into TensorflowSavedModelArtifact (bentoml-tensorflow)",
-    },
+    "artifacts": {},
     "input_adapters": {
         "LegacyImageInput": "its API function took one image array per input name; use "
                             "MultiImageInput(input_names=...) with @api(..., batch=False), whose function "

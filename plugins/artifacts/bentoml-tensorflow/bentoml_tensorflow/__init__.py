@@ -12,13 +12,13 @@ import os
 import re
 import shutil
 import sys
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from bentoml.artifact import BentoServiceArtifact
 from bentoml.exceptions import BundleError, InvalidArgument, NotFound
 from bentoml.hookspecs import hookimpl
 
-__all__ = ["TensorflowSavedModelArtifact"]
+__all__ = ["KerasModelArtifact", "TensorflowSavedModelArtifact"]
 
 logger = logging.getLogger("bentoml.tensorflow")
 
@@ -88,6 +88,8 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
 
     requirement_imports = ("tensorflow", "keras")
     fork_safe = False
+    #: Given to Keras when it loads the model: classes and functions the model uses (see KerasModelArtifact).
+    custom_objects: Optional[Dict[str, Any]] = None
 
     @classmethod
     def bad_input_message(cls, exc: BaseException) -> Optional[str]:
@@ -188,15 +190,15 @@ class TensorflowSavedModelArtifact(BentoServiceArtifact):
 
         return LoadedSavedModel(import_tensorflow().saved_model.load(path), path=path)
 
-    @staticmethod
-    def _load_keras(path: str) -> Any:
+    def _load_keras(self, path: str) -> Any:
         from bentoml_tensorflow._tensorflow import import_keras
         from bentoml_tensorflow.keras_model import guard_keras_model
 
         # safe_mode=False: Keras otherwise refuses the Python bytecode of Lambda layers.  That
         # guard is for files from strangers; a Bento is trusted code (it runs its own Python
         # module and unpickles its artifacts anyway, see the README's "Trust").
-        return guard_keras_model(import_keras().saving.load_model(path, safe_mode=False))
+        return guard_keras_model(import_keras().saving.load_model(path, custom_objects=self.custom_objects,
+                                                                  safe_mode=False))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -214,6 +216,11 @@ def _traced_error(exc: BaseException) -> str:
 
 @hookimpl
 def register_artifacts(register):
-    """Provide ``TensorflowSavedModelArtifact`` to ``bentoml.artifact``."""
+    """Provide ``TensorflowSavedModelArtifact`` and ``KerasModelArtifact`` to ``bentoml.artifact``."""
     # Where BentoML 0.9-0.13 kept it.
     register(TensorflowSavedModelArtifact, legacy_paths=("bentoml.frameworks.tensorflow",))
+    # BentoML 0.x's Keras artifact (0.9-0.13 kept it in bentoml.frameworks.keras), for Keras 3 models.
+    register(KerasModelArtifact, legacy_paths=("bentoml.frameworks.keras",))
+
+
+from bentoml_tensorflow.keras_artifact import KerasModelArtifact  # noqa: E402 - it subclasses the class above

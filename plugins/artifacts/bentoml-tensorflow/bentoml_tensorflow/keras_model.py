@@ -122,6 +122,19 @@ class KerasInputGuard:
     def predict_on_batch(self, x: Any) -> Any:
         return super().predict_on_batch(fit_keras_inputs(self, x))  # type: ignore[misc]
 
+    def predict_classes(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """Keras 2's ``Sequential.predict_classes``, which BentoML 0.x services called and
+        Keras removed in TensorFlow 2.6: the index of the highest score per input, or, for
+        one sigmoid output, 1 where the score is above 0.5.  A model class of the user's
+        own that defines ``predict_classes`` keeps its own."""
+        own = getattr(super(), "predict_classes", None)
+        if own is not None:
+            return own(x, *args, **kwargs)
+        scores = np.asarray(self.predict(x, *args, **kwargs))
+        if scores.shape[-1] > 1:
+            return scores.argmax(axis=-1)
+        return (scores > 0.5).astype("int32")
+
     def save(self, *args: Any, **kwargs: Any) -> Any:
         """Keras's own ``save``, as the model's own class (see :func:`as_own_class`)."""
         with as_own_class(self):

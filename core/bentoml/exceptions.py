@@ -44,6 +44,10 @@ class RepositoryError(BentoMLException):
     """The repository (``$BENTOML_HOME``) cannot be used as it is."""
 
 
+class BundleExists(RepositoryError):
+    """A ``NAME:VERSION`` that is saved already (a team server answers it with HTTP 409)."""
+
+
 class PluginConflict(BentoMLException):
     """Two plugin distributions registered the same name for the same hook."""
 

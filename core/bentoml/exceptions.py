@@ -24,6 +24,11 @@ class BadInput(InvalidArgument):
         self.status = status
 
 
+class UnsafePath(BadInput):
+    """A path from the network or an archive (an upload's file name, a tar member) that could
+    leave its target folder; answered with HTTP 400."""
+
+
 class NotFound(BentoMLException, LookupError):
     """A named bundle, version or API does not exist."""
 

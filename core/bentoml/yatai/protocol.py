@@ -28,6 +28,8 @@ MAX_LIST_LIMIT = 1000
 #: Default port of the API (the spec's gRPC port) and of the web UI.
 DEFAULT_API_PORT = 50051
 DEFAULT_UI_PORT = 3000
+#: Seconds an upload session may stay idle before it expires (``--upload-timeout``).
+DEFAULT_UPLOAD_TIMEOUT = 3600.0
 
 
 def record_to_json(record: BundleRecord) -> Dict[str, Any]:

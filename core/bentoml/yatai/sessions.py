@@ -24,11 +24,10 @@ from typing import BinaryIO, Dict, List, Optional, Tuple
 from bentoml.bundle.manifest import safe_relpath
 from bentoml.exceptions import BadInput, BentoMLException, NotFound
 from bentoml.repository.workdirs import owned_workdir
+from bentoml.yatai.protocol import DEFAULT_UPLOAD_TIMEOUT
 
 logger = logging.getLogger(__name__)
 
-#: Seconds an upload session may stay idle before it expires (``--upload-timeout``).
-DEFAULT_UPLOAD_TIMEOUT = 3600.0
 _CHUNK = 1 << 20
 
 
@@ -105,8 +104,9 @@ class SessionStore:
                 session.last_active = time.monotonic()
 
     def receive(self, session: UploadSession, path: str, sha256: str, body: BinaryIO,
-                length: Optional[int]) -> Tuple[str, int]:
-        """Store one file of ``session`` from ``body``, checking its bytes against ``sha256``."""
+                length: Optional[int], executable: bool = False) -> Tuple[str, int]:
+        """Store one file of ``session`` from ``body``, checking its bytes against ``sha256``
+        (``executable``: with its execute bits, as a bundle's scripts need)."""
         rel = check_relpath(path)
         sha256 = (sha256 or "").strip().lower()
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -131,6 +131,8 @@ class SessionStore:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 if os.path.isdir(target):
                     raise IsADirectoryError(target)
+                if executable:
+                    os.chmod(incoming, 0o755)
                 os.replace(incoming, target)  # a file sent again (a retried request) replaces itself
             except OSError:
                 raise BadInput(f"{rel}: the path conflicts with another file of the upload") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any, Dict, Optional
 
 from flask import Flask, Response, g, request
@@ -71,6 +72,18 @@ def _body_json() -> Dict[str, Any]:
     return data
 
 
+def _tree_size(path: str) -> int:
+    """The bytes of the files under ``path`` (what a tar of it roughly weighs)."""
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
 def _tag(name: str, version: str) -> str:
     validate_name(name)
     if version != LATEST:
@@ -83,6 +96,7 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
     """The WSGI app of the API (request ids, access log and metrics as the API server's)."""
     app = Flask("YataiService", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = None  # waitress's max_request_body_size is the limit
+    app.url_map.merge_slashes = False  # files//etc/passwd is refused as absolute, not redirected
     request_ids = RequestIds()
     readiness = Readiness()
     docs = yatai_openapi()
@@ -167,10 +181,12 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
     @app.route(f"{API_PREFIX}/bundles/<name>/<version>/archive", methods=["GET"])
     def bundle_archive(name: str, version: str) -> Response:
         record = repo.get(_tag(name, version))
-        stream = TarStream(repo.local_path(record.tag))
+        path = repo.local_path(record.tag)
+        stream = TarStream(path)
         response = Response(stream, mimetype="application/x-tar", direct_passthrough=True)
         response.call_on_close(stream.close)
         response.headers["X-Bundle-Tag"] = record.tag
+        response.headers["X-Bundle-Size"] = str(_tree_size(path))  # for the client's progress bar
         return response
 
     # -- uploading --------------------------------------------------------------------

@@ -53,6 +53,11 @@ class BundleExists(RepositoryError):
     """A ``NAME:VERSION`` that is saved already (a team server answers it with HTTP 409)."""
 
 
+class ConfigurationError(BentoMLException):
+    """``bentoml.cfg`` cannot be read or written, or a configured value (file or environment)
+    is invalid; the message names the file and line, or the key and where it was set."""
+
+
 class PluginConflict(BentoMLException):
     """Two plugin distributions registered the same name for the same hook."""
 

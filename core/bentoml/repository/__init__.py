@@ -13,6 +13,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Optional
 
+from bentoml.home import bentoml_home
 from bentoml.repository.interface import Repository
 
 if TYPE_CHECKING:
@@ -22,10 +23,6 @@ __all__ = ["Repository", "bentoml_home", "get_repository", "reset_repository"]
 
 _repository: Optional["LocalRepository"] = None
 _lock = threading.Lock()
-
-
-def bentoml_home() -> str:
-    return os.path.abspath(os.path.expanduser(os.environ.get("BENTOML_HOME", "~/bentoml")))
 
 
 def get_repository() -> Repository:

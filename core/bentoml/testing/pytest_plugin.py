@@ -12,6 +12,7 @@ Each restores what it replaced when the test ends.
 """
 from __future__ import annotations
 
+import os
 import pathlib
 from typing import TYPE_CHECKING
 from typing import Callable, Iterator, List, Mapping, Optional
@@ -54,9 +55,15 @@ def _reset_repository() -> None:
 
 @pytest.fixture
 def bentoml_home(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pathlib.Path]:
-    """A temporary ``$BENTOML_HOME`` (not yet created), with the cached repository reset."""
+    """A temporary ``$BENTOML_HOME`` (not yet created), with the cached repository reset.
+
+    Configuration from the environment (``BENTOML__SECTION__KEY``, ``BENTOML_CACHE_DIR``)
+    is removed for the test: a developer's team server never leaks into it.
+    """
     home = tmp_path / "bentoml_home"
     monkeypatch.setenv("BENTOML_HOME", str(home))
+    for var in [v for v in os.environ if v.startswith("BENTOML__") or v == "BENTOML_CACHE_DIR"]:
+        monkeypatch.delenv(var)
     _reset_repository()
     try:
         yield home

@@ -55,18 +55,29 @@ class RemoteRepository(Repository):
     """The repository served by the YataiService at ``url`` (see the module docstring).
 
     :param url: ``http://host:port`` or ``https://...`` (``yatai_service.url``, normalized).
-    :param cache: where fetched and saved bundles are kept locally.
+    :param cache: where fetched and saved bundles are kept locally; None: the configured
+        one (``BENTOML_CACHE_DIR`` or ``$BENTOML_HOME/cache``, ``cache.max_size``), opened
+        when first needed (listing needs none).
     :param work_dir: where a save writes its bundle before uploading it.
     """
 
     default_list_limit = DEFAULT_LIST_LIMIT
 
-    def __init__(self, url: str, cache: "BundleCache", work_dir: str, ca_bundle: Optional[str] = None,
-                 token: Optional[str] = None):
+    def __init__(self, url: str, work_dir: str, cache: Optional["BundleCache"] = None,
+                 ca_bundle: Optional[str] = None, token: Optional[str] = None):
         self.url = url.rstrip("/")
-        self.cache = cache
         self.work_dir = work_dir
+        self._cache = cache
         self.transport = YataiTransport(self.url, ca_bundle, token)
+
+    @property
+    def cache(self) -> "BundleCache":
+        if self._cache is None:
+            from bentoml.configuration import cache_dir, cache_max_bytes
+            from bentoml.repository.cache import BundleCache
+
+            self._cache = BundleCache(cache_dir(), cache_max_bytes())
+        return self._cache
 
     def __repr__(self) -> str:
         return f"RemoteRepository({self.url!r})"

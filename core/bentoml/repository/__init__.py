@@ -51,7 +51,7 @@ def _open(home: str, url: Optional[str], ca_bundle: Optional[str], token: Option
         return LocalRepository(home, os.environ.get("BENTOML_DB_URL"), os.environ.get("BENTOML_REPOSITORY_URL"))
     from bentoml.yatai.client import RemoteRepository
 
-    return RemoteRepository(url, work_dir=os.path.join(home, "tmp"), ca_bundle=ca_bundle, token=token)
+    return RemoteRepository(url, ca_bundle=ca_bundle, token=token)
 
 
 def reset_repository() -> None:

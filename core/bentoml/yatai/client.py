@@ -58,15 +58,17 @@ class RemoteRepository(Repository):
     :param cache: where fetched and saved bundles are kept locally; None: the configured
         one (``BENTOML_CACHE_DIR`` or ``$BENTOML_HOME/cache``, ``cache.max_size``), opened
         when first needed (listing needs none).
-    :param work_dir: where a save writes its bundle before uploading it.
+    :param work_dir: where a save writes its bundle before uploading it; None: the
+        cache's own working folder (on the cache's file system: the saved bundle is then
+        moved into the cache, not copied).
     """
 
     default_list_limit = DEFAULT_LIST_LIMIT
 
-    def __init__(self, url: str, work_dir: str, cache: Optional["BundleCache"] = None,
+    def __init__(self, url: str, cache: Optional["BundleCache"] = None, work_dir: Optional[str] = None,
                  ca_bundle: Optional[str] = None, token: Optional[str] = None):
         self.url = url.rstrip("/")
-        self.work_dir = work_dir
+        self._work_dir = work_dir
         self._cache = cache
         self.transport = YataiTransport(self.url, ca_bundle, token)
 
@@ -79,11 +81,17 @@ class RemoteRepository(Repository):
             self._cache = BundleCache(cache_dir(), cache_max_bytes())
         return self._cache
 
+    @property
+    def work_dir(self) -> str:
+        return self._work_dir or os.path.join(self.cache.root, ".tmp")
+
     def __repr__(self) -> str:
         return f"RemoteRepository({self.url!r})"
 
     def close(self) -> None:
         self.transport.close()
+        if self._cache is not None:
+            self._cache.close()
 
     # -- saving -----------------------------------------------------------------------
     def save(self, service: "BentoService", version: Optional[str] = None) -> str:
@@ -107,7 +115,7 @@ class RemoteRepository(Repository):
             except BaseException:
                 self._abort(session)
                 raise
-            return self.cache.put(name, version, manifest_checksum(manifest), staged)
+            return self.cache.put(name, version, manifest_checksum(manifest), staged, move=True)
 
     def _upload(self, session: str, tag: str, staged: str, manifest: Dict[str, str]) -> None:
         sizes = {rel: os.path.getsize(os.path.join(staged, *rel.split("/"))) for rel in manifest}
@@ -164,7 +172,7 @@ class RemoteRepository(Repository):
 
     def delete(self, tag: str) -> BundleRecord:
         record = record_from_json(self.transport.json("DELETE", self._path(tag)))
-        self.cache.remove(record.name, record.version)
+        self.cache.evict(record.name, record.version)
         return record
 
     def checksum(self, record: BundleRecord) -> str:

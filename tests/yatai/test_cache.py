@@ -19,8 +19,8 @@ def test_a_fetched_bundle_is_reused(yatai, tmp_path, service_src):
     save(service_src, tmp_path / "writer", yatai.url, version="cached-1")
     reader = tmp_path / "reader"
     for _ in range(2):
-        out = cli(reader, yatai.url, "run", "TeamText:cached-1", "predict", "--input", '["hello"]')
-        assert json.loads(out.stdout) == ["greeting"]
+        out = cli(reader, yatai.url, "run", "TeamText:cached-1", "predict", "--input", '"hello"')
+        assert json.loads(out.stdout) == "greeting"
     assert _archive_requests(yatai, "cached-1") == 1, "the second run used the cached copy"
 
 
@@ -29,9 +29,9 @@ def test_least_recently_used_bundles_are_evicted(yatai, tmp_path, service_src):
     for version in ("lru-1", "lru-2"):
         save(service_src, writer, yatai.url, version=version)
     small = {"BENTOML__CACHE__MAX_SIZE": "1"}  # less than any bundle: only the one in use stays
-    cli(reader, yatai.url, "run", "TeamText:lru-1", "predict", "--input", '["hello"]', **small)
+    cli(reader, yatai.url, "run", "TeamText:lru-1", "predict", "--input", '"hello"', **small)
     first = json.loads(cli(reader, yatai.url, "get", "TeamText:lru-1").stdout)["localPath"]
-    cli(reader, yatai.url, "run", "TeamText:lru-2", "predict", "--input", '["hello"]', **small)
+    cli(reader, yatai.url, "run", "TeamText:lru-2", "predict", "--input", '"hello"', **small)
     assert "localPath" not in json.loads(cli(reader, yatai.url, "get", "TeamText:lru-1").stdout)
     assert json.loads(cli(reader, yatai.url, "get", "TeamText:lru-2").stdout)["localPath"]
     import os
@@ -43,7 +43,7 @@ def test_the_cache_dir_can_be_elsewhere(yatai, tmp_path, service_src):
     save(service_src, tmp_path / "writer", yatai.url, version="elsewhere-1")
     cache = tmp_path / "shared-cache"
     reader = tmp_path / "reader"
-    cli(reader, yatai.url, "run", "TeamText:elsewhere-1", "predict", "--input", '["hello"]',
+    cli(reader, yatai.url, "run", "TeamText:elsewhere-1", "predict", "--input", '"hello"',
         BENTOML_CACHE_DIR=str(cache))
     path = json.loads(cli(reader, yatai.url, "get", "TeamText:elsewhere-1",
                           BENTOML_CACHE_DIR=str(cache)).stdout)["localPath"]

@@ -26,7 +26,7 @@ def _tags(out):
 def test_the_config_file_points_at_the_server_and_unset_goes_back(yatai, local_home, service_src, tmp_path):
     assert _tags(cli(local_home, None, "list")) == ["TeamText:local-1"]
     cli(local_home, None, "config", "set", f"yatai_service.url={yatai.hostport}")
-    assert f"url = {yatai.hostport}" in (local_home / "bentoml.cfg").read_text()
+    assert f"url = {yatai.url}" in (local_home / "bentoml.cfg").read_text()
     save(service_src, local_home, None, version="via-config-1")  # no environment: the file says where
     listed = _tags(cli(local_home, None, "list", "--limit", "1000"))
     assert "TeamText:via-config-1" in listed and "TeamText:local-1" not in listed
@@ -39,8 +39,8 @@ def test_the_config_file_points_at_the_server_and_unset_goes_back(yatai, local_h
     record = json.loads(cli(local_home, None, "get", "TeamText:local-1").stdout)
     assert record["uri"]["uri"] == str(local_home / "repository" / "TeamText" / "local-1")
     assert "localPath" not in record
-    out = cli(local_home, None, "run", "TeamText:local-1", "predict", "--input", '["hello"]')
-    assert json.loads(out.stdout) == ["greeting"]
+    out = cli(local_home, None, "run", "TeamText:local-1", "predict", "--input", '"hello"')
+    assert json.loads(out.stdout) == "greeting"
 
 
 def test_a_server_over_an_existing_local_repository(start_yatai, local_home, tmp_path):
@@ -50,6 +50,6 @@ def test_a_server_over_an_existing_local_repository(start_yatai, local_home, tmp
                          "--repo-base-url", str(local_home / "repository"))
     reader = tmp_path / "reader"
     assert _tags(cli(reader, server.url, "list")) == ["TeamText:local-1"]
-    out = cli(reader, server.url, "run", "TeamText:local-1", "predict", "--input", '["hello"]')
-    assert json.loads(out.stdout) == ["greeting"]
+    out = cli(reader, server.url, "run", "TeamText:local-1", "predict", "--input", '"hello"')
+    assert json.loads(out.stdout) == "greeting"
     assert server.stop() == 0

@@ -8,6 +8,7 @@ files before it, and is reading the model's request).
 from __future__ import annotations
 
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -34,6 +35,7 @@ class StallingProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self._sockets = []
+        self._closed = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -42,7 +44,11 @@ class StallingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.target)
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:  # the server is gone
+                _reset(client)
+                continue
             self._sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
@@ -59,25 +65,31 @@ class StallingProxy:
                         dst.sendall(data[:max(room, 0)])
                         self.sent += max(room, 0)
                         self.stalled.set()
-                        while True:  # hold the rest: the request never completes
-                            time.sleep(3600)
+                        self._closed.wait()  # hold the rest: the request never completes
+                        return
                     self.sent += len(data)
                 dst.sendall(data)
         except OSError:
             pass
+        # The other side went away: so does this one, as abruptly as a killed process's
+        # socket (a reset), which also ends a client blocked sending its body.
         for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _reset(s)
 
     def close(self):
+        self._closed.set()
         self.listener.close()
         for s in self._sockets:
-            try:
-                s.close()
-            except OSError:
-                pass
+            _reset(s)
+
+
+def _reset(sock):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv on it
+    except OSError:
+        pass
+    sock.close()
 
 
 def _session_files(home):

@@ -60,8 +60,8 @@ def test_the_reader_lists_and_gets_it(yatai, saved, reader):
 
 def test_the_reader_runs_it_through_its_cache(yatai, saved, reader):
     version, _ = saved
-    out = cli(reader, yatai.url, "run", "TeamText:latest", "predict", "--input", '["hello", "nope"]')
-    assert json.loads(out.stdout) == ["greeting", "?"]
+    out = cli(reader, yatai.url, "run", "TeamText:latest", "predict", "--input", '"hello"')
+    assert json.loads(out.stdout) == "greeting"
     record = json.loads(cli(reader, yatai.url, "get", f"TeamText:{version}").stdout)
     assert pathlib.Path(record["localPath"]).is_relative_to(reader / "cache")
     assert BundleConfig.load(record["localPath"]).version == version
@@ -87,10 +87,10 @@ def test_the_reader_serves_it(yatai, saved, reader):
             if not line and proc.poll() is not None:
                 break
         assert port, "".join(lines)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", data=b'["hello"]',
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", data=b'"hello"',
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as answer:
-            assert json.loads(answer.read()) == ["greeting"]
+            assert json.loads(answer.read()) == "greeting"
     finally:
         proc.terminate()
         proc.wait(30)
@@ -132,7 +132,7 @@ def test_one_line_errors(yatai, reader, tmp_path):
 
 def test_delete_removes_it_for_everyone(yatai, writer, reader, service_src):
     proc = save(service_src, writer, yatai.url, version="doomed-1")
-    cli(reader, yatai.url, "run", "TeamText:doomed-1", "predict", "--input", '["hello"]')
+    cli(reader, yatai.url, "run", "TeamText:doomed-1", "predict", "--input", '"hello"')
     cached = json.loads(cli(reader, yatai.url, "get", "TeamText:doomed-1").stdout)["localPath"]
     cli(reader, yatai.url, "delete", "TeamText:doomed-1", "-y")
     assert not os.path.exists(cached), "the reader's own copy goes with it"

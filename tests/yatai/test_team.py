@@ -140,3 +140,41 @@ def test_delete_removes_it_for_everyone(yatai, writer, reader, service_src):
     assert "TeamText:doomed-1 is not in the repository" in out.stderr
     assert "doomed-1" not in cli(reader, yatai.url, "list").stdout
     assert proc.saved
+
+
+def test_the_saved_path_loads(saved, writer):
+    _, path = saved
+    code = f"import bentoml; print(bentoml.load({path!r}).predict(['hello']))"
+    out = subprocess.run([sys.executable, "-c", code], env=client_env(writer, None), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "['greeting']", out.stderr
+
+
+def test_uploads_and_downloads_show_progress_on_a_terminal(yatai, tmp_path, service_src):
+    import pty
+
+    from .conftest import save_command
+
+    def on_a_terminal(command, home):
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(command, env=client_env(home, yatai.url), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(leader)
+        assert proc.wait(120) == 0, seen.decode(errors="replace")
+        return seen.decode(errors="replace")
+
+    shown = on_a_terminal(save_command(service_src, version="big-1", padding=60_000_000), tmp_path / "w")
+    assert "Uploading TeamText:big-1" in shown
+    shown = on_a_terminal([sys.executable, "-m", "bentoml", "retrieve", "TeamText:big-1",
+                           f"--target_dir={tmp_path / 'copy'}"], tmp_path / "r")
+    assert "Downloading TeamText:big-1" in shown

@@ -89,9 +89,9 @@ class RemoteRepository(Repository):
         return f"RemoteRepository({self.url!r})"
 
     def close(self) -> None:
+        """Close the connections.  The cached bundles this process uses stay held (a server
+        closes its repository before it forks workers that serve such a bundle)."""
         self.transport.close()
-        if self._cache is not None:
-            self._cache.close()
 
     # -- saving -----------------------------------------------------------------------
     def save(self, service: "BentoService", version: Optional[str] = None) -> str:

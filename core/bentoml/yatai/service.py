@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from typing import List, Optional, Tuple
@@ -88,6 +89,9 @@ def start_yatai_service(options: YataiOptions) -> int:
         servers.append(_server(apps[1], ui_sock, channel_map, 4))
     sessions.start_sweeper()
     api = _shown(options.host, api_sock.getsockname()[1])
+    # A wildcard address is no address to give a client: the machine's name is.
+    reachable = _shown(socket.getfqdn() if options.host in ("0.0.0.0", "::", "") else options.host,
+                       api_sock.getsockname()[1])
     # Tests and scripts read the ports from these lines when port 0 picks them.
     lines = [f"* Starting BentoML YataiService HTTP API on {api}",
              "* The API is HTTP/JSON (OpenAPI at http://" + api + "/docs.json); "
@@ -97,7 +101,7 @@ def start_yatai_service(options: YataiOptions) -> int:
     if ui_sock is not None:
         lines.append(f"* Web UI: running on http://{_shown(options.host, ui_sock.getsockname()[1])}")
     lines += [f"* Running on {api} (Press CTRL+C to quit)",
-              f"* Usage: `bentoml config set yatai_service.url={api}`"]
+              f"* Usage: `bentoml config set yatai_service.url={reachable}`"]
     print("\n".join(lines), file=sys.stderr, flush=True)
     try:
         return _serve(servers, apps, channel_map, options, stop_signal)

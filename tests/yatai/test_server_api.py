@@ -196,3 +196,37 @@ def test_startup_lines(yatai):
     assert "0.x gRPC clients are not supported" in lines
     assert f"* Usage: `bentoml config set yatai_service.url={yatai.hostport}`" in lines
     assert f"* Web UI: running on {yatai.ui_url}" in lines
+
+
+def test_sigterm_drains_and_removes_open_sessions(start_yatai, tmp_path, saved_bundle):
+    import signal
+
+    server = start_yatai(tmp_path / "home", "--no-ui")
+    session = open_session(server, "drained-1")
+    put_file(server, session, "bentoml.yml", (saved_bundle / "bentoml.yml").read_bytes())
+    http.clear()  # no keep-alive connection left for the drain to wait on
+    assert list((server.home / "tmp").glob("upload-*"))
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(30) == 0
+    assert not list((server.home / "tmp").glob("upload-*")), "a graceful stop drops its sessions' files"
+    assert "stopping (signal 15)" in server.text
+
+
+def test_uploads_beyond_the_open_session_limit_are_refused(yatai):
+    from bentoml.yatai.sessions import MAX_OPEN_SESSIONS
+
+    opened = [open_session(yatai, "many-1") for _ in range(MAX_OPEN_SESSIONS)]
+    status, error = call(yatai, "POST", f"{API_PREFIX}/uploads", {"name": "TeamText", "version": "many-1"})
+    assert status == 503 and "uploads are in progress" in error["error"]
+    for session in opened:
+        call(yatai, "DELETE", f"{API_PREFIX}/uploads/{session}", expect=200)
+    open_session(yatai, "many-1")
+
+
+def test_every_request_is_in_the_access_log(yatai):
+    call(yatai, "GET", f"{API_PREFIX}/bundles?limit=3", expect=200)
+    line = "INFO bentoml.access: 127.0.0.1 GET /api/v1/bundles 200"
+    deadline = time.monotonic() + 5  # the log is written off the request thread
+    while line not in yatai.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert line in yatai.text

@@ -5,7 +5,8 @@ probes (``/healthz``, ``/livez``, ``/readyz``), ``/metrics`` and ``/docs.json``
 (this API's OpenAPI 3 document, :mod:`bentoml.yatai.openapi`).  Errors are one
 line of JSON, ``{"error": ...}``: 400 for a bad request (an unsafe path, a
 checksum that does not match), 404 for a missing bundle or session, 409 for a
-``NAME:VERSION`` that exists, 500 otherwise (the traceback goes to the log).
+``NAME:VERSION`` that exists, 503 when every upload slot is taken, 500 otherwise
+(the traceback goes to the log).
 """
 from __future__ import annotations
 
@@ -30,13 +31,14 @@ from bentoml.server.request_ids import RequestIds
 from bentoml.yatai.checksums import ChecksumCache
 from bentoml.yatai.openapi import yatai_openapi
 from bentoml.yatai.protocol import API_PREFIX, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, SHA256_HEADER, record_to_json
-from bentoml.yatai.sessions import SessionStore
+from bentoml.yatai.sessions import SessionStore, TooManySessions
 from bentoml.yatai.tar_stream import TarStream
 
 logger = logging.getLogger(__name__)
 
 #: The status each typed error is answered with.
-_STATUS = ((BundleExists, 409), (NotFound, 404), (InvalidArgument, 400), (BundleError, 400))
+_STATUS = ((BundleExists, 409), (NotFound, 404), (InvalidArgument, 400), (BundleError, 400),
+           (TooManySessions, 503))
 
 
 def status_of(exc: BaseException) -> int:

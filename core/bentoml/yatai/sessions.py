@@ -29,6 +29,12 @@ from bentoml.yatai.protocol import DEFAULT_UPLOAD_TIMEOUT
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+#: Upload sessions open at once; one more is refused (503) rather than filling the disk.
+MAX_OPEN_SESSIONS = 256
+
+
+class TooManySessions(BentoMLException):
+    """Every upload slot is taken; the client should try again later (HTTP 503)."""
 
 
 def check_relpath(path: str) -> str:
@@ -67,9 +73,11 @@ class UploadSession:
 class SessionStore:
     """The open upload sessions of one server, under ``tmp_dir`` (see the module docstring)."""
 
-    def __init__(self, tmp_dir: str, timeout: float = DEFAULT_UPLOAD_TIMEOUT):
+    def __init__(self, tmp_dir: str, timeout: float = DEFAULT_UPLOAD_TIMEOUT,
+                 max_sessions: int = MAX_OPEN_SESSIONS):
         self.tmp_dir = tmp_dir
         self.timeout = timeout
+        self.max_sessions = max_sessions
         self._sessions: Dict[str, UploadSession] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -77,6 +85,9 @@ class SessionStore:
 
     def open(self, name: str, version: str) -> UploadSession:
         """A new session for ``name:version`` (validated by the caller)."""
+        if len(self._sessions) >= self.max_sessions:
+            raise TooManySessions(f"{len(self._sessions)} uploads are in progress, the most this server "
+                                  f"takes at once; try again in a while")
         holder = contextlib.ExitStack()
         directory = holder.enter_context(owned_workdir(self.tmp_dir, "upload-"))
         os.makedirs(os.path.join(directory, "bundle"))

@@ -93,6 +93,8 @@ class YataiTransport:
             return BundleExists(message)
         if response.status == 400:
             return InvalidArgument(message)
+        if response.status == 503:
+            return RepositoryError(f"the YataiService at {self.url} is busy: {message}")
         return RepositoryError(f"the YataiService at {self.url} failed ({response.status}): {message}")
 
     def close(self) -> None:

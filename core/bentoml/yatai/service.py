@@ -76,6 +76,7 @@ def start_yatai_service(options: YataiOptions) -> int:
     signal.signal(signal.SIGTERM, lambda signum, _frame: stop_signal.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _frame: stop_signal.append(signum))
     repo = LocalRepository(options.home, options.db_url, options.repo_base_url)
+    repo.storage.check_writable()  # an unknown scheme or an unwritable folder, said before serving
     repo.cleanup_interrupted()  # uploads and commits a killed server left
     sessions = SessionStore(os.path.join(options.home, "tmp"), options.upload_timeout)
     raise_open_file_limit(1024 + 64)

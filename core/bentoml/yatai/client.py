@@ -46,6 +46,7 @@ class _CountingReader:
         self._progress = progress
 
     def read(self, size: int = -1) -> bytes:
+        """Read from the file, counting what was read."""
         data = self._f.read(size)
         self._progress.update(len(data))
         return data
@@ -74,6 +75,7 @@ class RemoteRepository(Repository):
 
     @property
     def cache(self) -> "BundleCache":
+        """The local cache of this client's bundles (opened on first use)."""
         if self._cache is None:
             from bentoml.configuration import cache_dir, cache_max_bytes
             from bentoml.repository.cache import BundleCache
@@ -83,6 +85,7 @@ class RemoteRepository(Repository):
 
     @property
     def work_dir(self) -> str:
+        """Where a save writes its bundle before uploading it."""
         return self._work_dir or os.path.join(self.cache.root, ".tmp")
 
     def __repr__(self) -> str:

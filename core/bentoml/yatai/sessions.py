@@ -63,6 +63,7 @@ class UploadSession:
 
     @property
     def tag(self) -> str:
+        """``NAME:VERSION`` being uploaded."""
         return f"{self.name}:{self.version}"
 
     def close(self) -> None:
@@ -201,6 +202,7 @@ class SessionStore:
 
     @property
     def open_sessions(self) -> int:
+        """How many sessions are open now."""
         return len(self._sessions)
 
     def start_sweeper(self) -> None:

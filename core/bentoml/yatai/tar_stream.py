@@ -91,4 +91,5 @@ class TarStream:
             yield item  # type: ignore[misc]
 
     def close(self) -> None:
+        """Stop the writer (the client went away, or the answer is complete)."""
         self._cancelled.set()

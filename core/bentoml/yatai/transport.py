@@ -98,6 +98,7 @@ class YataiTransport:
         return RepositoryError(f"the YataiService at {self.url} failed ({response.status}): {message}")
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self.pool.clear()
 
 

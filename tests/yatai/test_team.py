@@ -69,8 +69,9 @@ def test_the_reader_runs_it_through_its_cache(yatai, saved, reader):
     assert location == record["localPath"]
 
 
-def test_the_reader_serves_it(yatai, saved, reader):
-    proc = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", "TeamText:latest", "--port", "0"],
+@pytest.mark.parametrize("command", [["serve"], ["serve-gunicorn", "--workers", "2"]])
+def test_the_reader_serves_it(yatai, saved, reader, command):
+    proc = subprocess.Popen([sys.executable, "-m", "bentoml", *command, "TeamText:latest", "--port", "0"],
                             env=client_env(reader, yatai.url), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:

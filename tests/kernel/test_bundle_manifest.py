@@ -278,6 +278,19 @@ def test_a_truncated_archive_leaves_nothing(tmp_path):
     assert list((tmp_path / "work").iterdir()) == []
 
 
+def test_a_corrupt_gzip_stream_leaves_nothing(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "text.txt").write_text("compressible " * 10000)
+    buf = io.BytesIO()
+    write_tar(str(src), buf, gzip=True)
+    data = bytearray(buf.getvalue())
+    data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64
+    with pytest.raises(BundleError, match="not a readable tar archive"):
+        safe_extract_tar(io.BytesIO(bytes(data)), str(tmp_path / "work" / "out"))
+    assert list((tmp_path / "work").iterdir()) == []
+
+
 def test_not_a_tar_at_all(tmp_path):
     with pytest.raises(BundleError, match="not a readable tar archive"):
         safe_extract_tar(io.BytesIO(b"<html>502 Bad Gateway</html>" * 40), str(tmp_path / "out"))

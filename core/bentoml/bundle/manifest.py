@@ -24,6 +24,7 @@ archive was read: a refused or broken archive leaves nothing at the target.
 """
 from __future__ import annotations
 
+import gzip as gzip_module
 import hashlib
 import os
 import re
@@ -31,6 +32,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import zlib
 from typing import IO, BinaryIO, Dict, Iterator, Mapping, Optional, Set, Tuple
 
 from bentoml.exceptions import BundleError, UnsafePath
@@ -39,6 +41,8 @@ __all__ = ["file_manifest", "manifest_checksum", "safe_relpath", "safe_extract_t
            "file_sha256"]
 
 _CHUNK = 1 << 20
+#: tarfile copies what is left of its buffer on every 512-byte header read: keep it small
+_READ_BUFFER = 64 << 10
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -183,18 +187,26 @@ def write_tar(bundle_dir: str, fileobj: IO[bytes], gzip: bool = False) -> Dict[s
     (a socket's file, a pipe): nothing is buffered beyond tarfile's blocks.
     """
     manifest: Dict[str, str] = {}
-    with tarfile.open(fileobj=fileobj, mode="w|gz" if gzip else "w|", format=tarfile.PAX_FORMAT) as tar:
-        for rel, path, is_folder in _walk(bundle_dir):
-            info = tar.gettarinfo(path, arcname=rel)  # path is a link's target: a file or folder
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if is_folder:
-                tar.addfile(info)
-                continue
-            with open(path, "rb") as f:
-                reader = _HashingReader(f)
-                tar.addfile(info, reader)  # type: ignore[arg-type]
-            manifest[rel] = reader.digest.hexdigest()
+    # gzip's writer at level 1, not tarfile's "w|gz" (level 9): a model's bytes barely compress
+    # at any level.  zlib runs at ~45 MB/s on such bytes (28 s for 1 GiB here, against 2 s plain),
+    # so gzip is off by default: worth it on a slow link only.
+    out = gzip_module.GzipFile(fileobj=fileobj, mode="wb", compresslevel=1, mtime=0) if gzip else fileobj
+    try:
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for rel, path, is_folder in _walk(bundle_dir):
+                info = tar.gettarinfo(path, arcname=rel)  # path is a link's target: a file or folder
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                if is_folder:
+                    tar.addfile(info)
+                    continue
+                with open(path, "rb") as f:
+                    reader = _HashingReader(f)
+                    tar.addfile(info, reader)  # type: ignore[arg-type]
+                manifest[rel] = reader.digest.hexdigest()
+    finally:
+        if out is not fileobj:
+            out.close()  # writes gzip's trailer; fileobj stays open, as tarfile leaves it
     return manifest
 
 
@@ -221,8 +233,8 @@ def safe_extract_tar(fileobj: IO[bytes], target_dir: str) -> None:
 
     Every member is checked before it is written (:func:`safe_relpath`; links,
     hard links, devices and FIFOs are refused with
-    :class:`~bentoml.exceptions.UnsafePath`) and written by tarfile's ``data``
-    filter as well, into a temporary sibling of ``target_dir``; the sibling is
+    :class:`~bentoml.exceptions.UnsafePath`) and passed through tarfile's ``data``
+    filter as well, then written into a temporary sibling of ``target_dir``; the sibling is
     renamed to ``target_dir`` once the archive was read to its end.  A refused
     or truncated archive raises and leaves ``target_dir`` as it was.
     """
@@ -242,19 +254,68 @@ def safe_extract_tar(fileobj: IO[bytes], target_dir: str) -> None:
         raise
 
 
+class _Prefixed:
+    """``fileobj`` with ``head`` (already read from it) put back in front."""
+
+    def __init__(self, head: bytes, fileobj: IO[bytes]):
+        self._head, self._f = head, fileobj
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._f.read(size)
+        if size is None or size < 0:
+            data, self._head = self._head + self._f.read(), b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
+
+
+def _decompressed(fileobj: IO[bytes]) -> IO[bytes]:
+    """The tar bytes of ``fileobj``, plain or gzip.  gzip's own reader, not tarfile's "r|gz":
+    that one copies its whole decompressed buffer on every 512-byte header (5000 small
+    files took 13.5 s, against 1.1 s here)."""
+    head = fileobj.read(2)
+    stream = _Prefixed(head, fileobj)
+    if head == b"\x1f\x8b":
+        return gzip_module.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream  # type: ignore[return-value]
+
+
 def _extract_into(fileobj: IO[bytes], staging: str) -> None:
     seen: Set[str] = set()
-    extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     try:
-        with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
+        with tarfile.open(fileobj=_decompressed(fileobj), mode="r|", bufsize=_READ_BUFFER) as tar:
             for member in tar:
-                if _member_path(member, seen) is None:
+                rel = _member_path(member, seen)
+                if rel is None:
                     continue
-                tar.extract(member, staging, set_attrs=not member.isdir(), **extra)
+                if hasattr(tarfile, "data_filter"):  # tarfile's own check too, and its mode rules
+                    member = tarfile.data_filter(member, staging)
+                dest = os.path.join(staging, *rel.split("/"))
+                if member.isdir():
+                    os.makedirs(dest, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                _write_member(tar, member, dest)
     except getattr(tarfile, "FilterError", ()) as exc:  # the data filter refused what our check let pass
         raise UnsafePath(f"unsafe tar member: {exc}") from None
-    except (tarfile.TarError, EOFError) as exc:
+    except (tarfile.TarError, EOFError, gzip_module.BadGzipFile, zlib.error) as exc:
         raise BundleError(f"not a readable tar archive: {exc}") from None
     except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
         raise UnsafePath(f"unsafe tar member {os.path.relpath(exc.filename or '?', staging)!r}: "
                          f"a file and a folder share its path") from None
+
+
+def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: str) -> None:
+    """One file, in 1 MiB chunks (tarfile's ``extract`` copies 16 KiB at a time: 5x slower)."""
+    source = tar.extractfile(member)
+    assert source is not None  # a regular file: checked by _member_path
+    # "x": never through an existing path (there are no links in staging, and no repeats)
+    with source, open(dest, "xb") as out:
+        for chunk in iter(lambda: source.read(_CHUNK), b""):
+            out.write(chunk)
+        if out.tell() != member.size:
+            raise tarfile.ReadError(f"unexpected end of data in {member.name}")
+    # data_filter: owner read/write, no setuid or group/other write bits
+    os.chmod(dest, (member.mode if member.mode is not None else 0o644) & 0o755 | 0o600)
+    os.utime(dest, (member.mtime, member.mtime))

@@ -36,14 +36,17 @@ class ConfigKey:
 
     @property
     def section(self) -> str:
+        """``yatai_service`` of ``yatai_service.url``: the INI section."""
         return self.name.split(".", 1)[0]
 
     @property
     def option(self) -> str:
+        """``url`` of ``yatai_service.url``: the option in its section."""
         return self.name.split(".", 1)[1]
 
     @property
     def env_var(self) -> str:
+        """The environment variable that overrides the file (``BENTOML__YATAI_SERVICE__URL``)."""
         return env_var_name(self.name)
 
 

@@ -47,7 +47,7 @@ from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Set
 from bentoml.bundle.manifest import file_manifest, manifest_checksum
 from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.exceptions import BentoMLException, InvalidArgument, RepositoryError
-from bentoml.repository.fs_state import unwritable_reason
+from bentoml.repository.fs_state import disk_full_message, is_disk_full, is_no_space, unwritable_reason
 from bentoml.repository.workdirs import owned_workdir, remove_abandoned
 
 __all__ = ["BundleCache"]
@@ -96,7 +96,7 @@ def _lock(path: str, shared: bool, blocking: bool = True) -> Optional[int]:
         except OSError as exc:
             if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
-            fd = os.open(path, os.O_RDONLY)  # a read-only cache (an image): flock works all the same
+            return _lock_read_only(path, mode)
         try:
             fcntl.flock(fd, mode)
         except BlockingIOError:
@@ -112,6 +112,22 @@ def _lock(path: str, shared: bool, blocking: bool = True) -> Optional[int]:
         if same:
             return fd
         os.close(fd)
+
+
+def _lock_read_only(path: str, mode: int) -> Optional[int]:
+    """A cache this process cannot write (an image's): nothing in it can be evicted or
+    replaced, so the lock only keeps up the protocol with processes that can; without a
+    lock file, its folder is locked instead."""
+    fd = os.open(path if os.path.exists(path) else os.path.dirname(path), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, mode)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _close_all(held: Dict[str, int]) -> None:
@@ -324,7 +340,14 @@ class BundleCache:
         with owned_workdir(tmp_root, f"fetch-{name}-{version}-") as work:
             target = os.path.join(work, "bundle")
             os.makedirs(target)
-            download(target)
+            try:
+                download(target)
+            except OSError as exc:
+                if is_no_space(exc) or is_disk_full(self.root):  # shutil.Error carries no errno
+                    shutil.rmtree(target, ignore_errors=True)  # the room is needed to say so
+                    raise RepositoryError(f"cannot cache {name}:{version}: {disk_full_message(self.root)}; "
+                                          f"or set cache.max_size lower, or BENTOML_CACHE_DIR elsewhere") from None
+                raise
             try:
                 manifest = file_manifest(target)
             except BentoMLException as exc:

@@ -43,6 +43,8 @@ def hostile(tmp_path):
     answers = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        server_version, sys_version = "bentoml YataiService", ""  # it pretends to be one
+
         def do_GET(self):
             body, kind = answers.get(self.path.split("?")[0], (json.dumps({"error": "no"}).encode(), "json"))
             self.send_response(200 if self.path.split("?")[0] in answers else 404)
@@ -97,3 +99,17 @@ def test_files_that_do_not_match_the_checksum_are_not_kept(hostile, tmp_path):
     with pytest.raises(RepositoryError, match="checksum mismatch"):
         repo.retrieve("Evil:1", str(target))
     assert not target.exists()
+
+
+def test_another_program_is_not_taken_for_a_yatai_service(tmp_path):
+    """A 404 from a web server that is no YataiService is not "no such bundle"."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    repo = RemoteRepository(f"http://127.0.0.1:{server.server_address[1]}",
+                            cache=BundleCache(str(tmp_path / "cache"), 1 << 30))
+    try:
+        with pytest.raises(RepositoryError, match="does not answer as a YataiService .*check yatai_service.url"):
+            repo.get("IrisClassifier:latest")
+    finally:
+        repo.close()
+        server.shutdown()

@@ -18,6 +18,9 @@ from bentoml.exceptions import InvalidArgument, RepositoryError
 from bentoml.repository.record import BundleRecord
 
 API_PREFIX = "/api/v1"
+#: What the server names itself in its ``Server`` header (a client tells another program's
+#: 404 from "no such bundle" by it).
+SERVER_NAME = "bentoml YataiService"
 #: The sha256 (hex) of a file's bytes, sent with each uploaded and downloaded file.
 SHA256_HEADER = "X-Content-SHA256"
 #: The bundle checksum (``manifest_checksum`` of its files) on a manifest answer.

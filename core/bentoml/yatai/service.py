@@ -23,7 +23,7 @@ import attrs
 
 from bentoml.repository.local_repository import LocalRepository
 from bentoml.server.sockets import bind_socket, raise_open_file_limit
-from bentoml.yatai.protocol import DEFAULT_API_PORT, DEFAULT_UI_PORT, DEFAULT_UPLOAD_TIMEOUT
+from bentoml.yatai.protocol import DEFAULT_API_PORT, DEFAULT_UI_PORT, DEFAULT_UPLOAD_TIMEOUT, SERVER_NAME
 from bentoml.yatai.sessions import SessionStore
 
 logger = logging.getLogger("bentoml.yatai")
@@ -62,7 +62,7 @@ def _server(app, sock, channel_map, threads: int):
     return WaitressServer(app, sock, channel_map, app.request_ids,
                           ConnectionDeadlines(body_timeout=UPLOAD_BODY_TIMEOUT),
                           threads=threads, connection_limit=512, backlog=2048,
-                          max_request_body_size=MAX_UPLOAD_BYTES, ident="bentoml YataiService",
+                          max_request_body_size=MAX_UPLOAD_BYTES, ident=SERVER_NAME,
                           clear_untrusted_proxy_headers=True, asyncore_use_poll=True)
 
 

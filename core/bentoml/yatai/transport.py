@@ -20,6 +20,7 @@ from urllib.parse import quote
 import urllib3
 
 from bentoml.exceptions import BundleExists, InvalidArgument, NotFound, RepositoryError
+from bentoml.yatai.protocol import SERVER_NAME
 
 #: Seconds to connect, and to wait for each read of an answer (a commit of a large
 #: bundle copies it on the server before it answers).
@@ -68,7 +69,7 @@ class YataiTransport:
             raise RepositoryError(f"cannot reach the YataiService at {self.url}: {_reason(exc)}") from None
         if response.status >= 400:
             try:
-                raise self._error(response)
+                raise self._error(response, method, path)
             finally:
                 response.release_conn()
         return response
@@ -82,7 +83,12 @@ class YataiTransport:
             raise RepositoryError(f"the YataiService at {self.url} answered {method} {path} with "
                                   f"something that is not JSON (is {self.url} a YataiService?)") from None
 
-    def _error(self, response: urllib3.BaseHTTPResponse) -> Exception:
+    def _error(self, response: urllib3.BaseHTTPResponse, method: str, path: str) -> Exception:
+        if SERVER_NAME not in response.headers.get("Server", ""):
+            # Another program's 404 would read as "no such bundle": name the real problem.
+            return RepositoryError(f"{self.url} does not answer as a YataiService (HTTP {response.status} for "
+                                   f"{method} {path}, server {response.headers.get('Server', 'unnamed')!r}); "
+                                   "check yatai_service.url")
         try:
             message = str(json.loads(response.data)["error"])
         except (ValueError, KeyError, TypeError):

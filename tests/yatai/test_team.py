@@ -105,7 +105,8 @@ def test_the_reader_retrieves_it(yatai, saved, reader, tmp_path):
     assert BundleConfig.load(str(target)).version == version
     assert sorted(p.relative_to(target) for p in target.rglob("*")) == \
         sorted(p.relative_to(path) for p in pathlib.Path(path).rglob("*"))
-    assert os.access(target / "docker-entrypoint.sh", os.X_OK) if (target / "docker-entrypoint.sh").exists() else True
+    assert os.access(pathlib.Path(path) / "docker-entrypoint.sh", os.X_OK)
+    assert os.access(target / "docker-entrypoint.sh", os.X_OK), "the upload and the download keep the mode"
     again = cli(reader, yatai.url, "retrieve", "TeamText:latest", f"--target_dir={target}", ok=False)
     assert "exists and is not empty" in again.stderr and len(again.stderr.strip().splitlines()) == 1
 

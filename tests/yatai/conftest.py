@@ -24,8 +24,6 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 _RUNNING = re.compile(r"^\* Running on (\S+) \(Press CTRL\+C to quit\)$", re.M)
 _UI = re.compile(r"^\* Web UI: running on (http://\S+)$", re.M)
 

@@ -1,4 +1,4 @@
-"""Uploads and downloads stream: a 150 MB bundle moves through the server and a reader
+"""Uploads and downloads stream: a 200 MB bundle moves through the server and a reader
 without either holding it in memory (peak resident memory grows by a fraction of it)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .conftest import client_env, save
 
 pytestmark = pytest.mark.slow
 
-MODEL_BYTES = 150_000_000
+MODEL_BYTES = 200_000_000
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -39,4 +39,5 @@ def test_memory_stays_flat(start_yatai, tmp_path, service_src):
     print(f"\n{size_mb:.0f} MB bundle: server peak RSS {before:.0f} MB at start, {after_upload:.0f} MB after "
           f"the upload, {after_download:.0f} MB after the download; `bentoml retrieve` peak {reader_mb:.0f} MB")
     assert size_mb > MODEL_BYTES / 1e6
-    assert after_upload - before < 60 and after_download - before < 80 and reader_mb < 100
+    # Held in memory, the bundle alone would be 200 MB more; streaming costs buffers only.
+    assert after_upload - before < 100 and after_download - before < 100 and reader_mb < 130

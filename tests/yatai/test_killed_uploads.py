@@ -1,4 +1,5 @@
-"""Uploads killed midway, by killing the client or the server with SIGKILL: nothing is listed,
+"""Uploads killed midway, by killing the client or the server with SIGKILL (the server also while
+it commits): nothing is listed,
 the session's files go (when it expires, or when the server starts again), and saving again works.
 
 The client saves through a TCP proxy that stops forwarding after the first bytes of
@@ -151,3 +152,33 @@ def test_a_killed_server_lists_nothing_and_the_retry_succeeds(start_yatai, tmp_p
     assert restarted.get_json("/api/v1/bundles")["bundles"] == []
     save(service_src, client, restarted.url, version="crash-1")
     assert [b["version"] for b in restarted.get_json("/api/v1/bundles")["bundles"]] == ["crash-1"]
+
+
+def test_a_server_killed_while_it_commits_lists_nothing_and_the_retry_succeeds(start_yatai, tmp_path, service_src):
+    """Killed while it registers the verified bundle (its row pending, its files being stored)."""
+    import sqlite3
+
+    home = tmp_path / "server"
+    server = start_yatai(home, "--no-ui")
+    client = tmp_path / "client"
+    proc = subprocess.Popen(save_command(service_src, version="commit-1", padding=120_000_000),
+                            env=client_env(client, server.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+    def pending() -> bool:
+        try:
+            with sqlite3.connect(f"file:{home / 'storage.db'}?mode=ro", uri=True, timeout=0.1) as db:
+                return bool(db.execute("SELECT 1 FROM bentoml_bundles WHERE status='pending'").fetchall())
+        except sqlite3.Error:
+            return False
+
+    assert _wait_for(pending, timeout=60), "the commit never started"
+    server.kill()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "cannot reach the YataiService" in stderr.strip().splitlines()[-1], stderr
+    restarted = start_yatai(home, "--no-ui")
+    assert restarted.get_json("/api/v1/bundles")["bundles"] == []
+    assert not pending(), "the new server removed the killed commit's row"
+    assert not (home / "repository" / "TeamText" / "commit-1").exists()
+    save(service_src, client, restarted.url, version="commit-1")
+    assert [b["version"] for b in restarted.get_json("/api/v1/bundles")["bundles"]] == ["commit-1"]

@@ -1,6 +1,6 @@
 """Uploads killed midway, by killing the client or the server with SIGKILL (the server also while
-it commits): nothing is listed,
-the session's files go (when it expires, or when the server starts again), and saving again works.
+it commits): nothing is listed, the session's files go (when it expires, or when the server
+starts again), and saving again works.
 
 The client saves through a TCP proxy that stops forwarding after the first bytes of
 the model file, so the kill lands mid-upload every time (the server has stored the

@@ -49,6 +49,10 @@ class RepositoryError(BentoMLException):
     """The repository (``$BENTOML_HOME``) cannot be used as it is."""
 
 
+class BundleExists(RepositoryError):
+    """A ``NAME:VERSION`` that is saved already (a team server answers it with HTTP 409)."""
+
+
 class ConfigurationError(BentoMLException):
     """``bentoml.cfg`` cannot be read or written, or a configured value (file or environment)
     is invalid; the message names the file and line, or the key and where it was set."""

@@ -77,13 +77,25 @@ def _echo_records(records: List["BundleRecord"], output: str, first_column: str)
 
 @click.command(name="list")
 @click.option("-o", "--output", type=OUTPUT_FORMATS, default="table", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many bundles")
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Show at most this many bundles (from a YataiService: 100 unless given)")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip this many bundles first (the next page: --offset=100)")
 @click.option("--order-by", type=click.Choice(["created_at", "name"]), default="created_at", show_default=True)
 @click.option("--asc/--desc", "ascending", default=False, help="Sort order (newest first by default)")
 @common_options
-def list_command(output: str, limit: int, order_by: str, ascending: bool) -> None:
+def list_command(output: str, limit: int, offset: int, order_by: str, ascending: bool) -> None:
     """List saved bundles, newest first."""
-    _echo_records(get_repository().list(limit=limit, order_by=order_by, ascending=ascending), output, "AGE")
+    repo = get_repository()
+    page = limit or repo.default_list_limit
+    # One record more than the page says whether to point at the next page.
+    records = repo.list(limit=None if page is None else page + 1, offset=offset, order_by=order_by,
+                        ascending=ascending)
+    if page is not None and len(records) > page:
+        records = records[:page]
+        click.echo(f"(bundles {offset + 1} to {offset + page}; `bentoml list --offset={offset + page}` "
+                   "shows the next ones)", err=True)
+    _echo_records(records, output, "AGE")
 
 
 @click.command()
@@ -114,7 +126,11 @@ def get(bento: str, output: str, limit: int, print_location: bool) -> None:
     if output in ("table", "wide"):
         _echo_records([record], output, "CREATED_AT")
     else:
-        echo_data(bundle_json(record), output or "json")
+        data = bundle_json(record)
+        cached = repo.cached_path(record.tag)
+        if cached is not None:  # a team server's bundle this client holds a copy of
+            data["localPath"] = cached
+        echo_data(data, output or "json")
 
 
 @click.command()

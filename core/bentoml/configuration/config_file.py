@@ -60,8 +60,8 @@ def _parse_error(path: str, exc: configparser.Error) -> ConfigurationError:
 def _stat_key(path: str) -> Optional[Tuple[int, ...]]:
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):  # no file there (a home beneath a file: the
+        return None                                   # repository names that problem, not this)
     except OSError as exc:
         raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)

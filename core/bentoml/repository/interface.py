@@ -33,6 +33,9 @@ ORDER_BY = ("created_at", "name")
 class Repository(abc.ABC):
     """Saves, finds, lists, copies and deletes bundles, by tag."""
 
+    #: How many records ``bentoml list`` shows when no ``--limit`` is given (None: all).
+    default_list_limit: Optional[int] = None
+
     @abc.abstractmethod
     def save(self, service: "BentoService", version: Optional[str] = None) -> str:
         """Save ``service`` as a new version of the bundle named after it.
@@ -79,6 +82,11 @@ class Repository(abc.ABC):
     @abc.abstractmethod
     def local_path(self, tag: str) -> str:
         """A local directory holding the bundle ``tag`` names (a cached copy when stored remotely)."""
+
+    def cached_path(self, tag: str) -> Optional[str]:
+        """The local copy of a remotely stored bundle this client holds, if any (None here:
+        a local repository's bundles are its files, not copies)."""
+        return None
 
     def resolve(self, tag_or_path: str) -> str:
         """The local bundle directory for a path or a tag: an existing directory is

@@ -26,7 +26,7 @@ from bentoml.bundle.checks import check_saveable, fresh_version
 from bentoml.bundle.config import BundleConfig
 from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.bundle.save import write_bundle
-from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, RepositoryError
+from bentoml.exceptions import BentoMLException, BundleExists, InvalidArgument, NotFound, RepositoryError
 from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritable_reason
 from bentoml.repository.interface import ORDER_BY, Repository
 from bentoml.repository.metadata import MetadataStore
@@ -77,7 +77,7 @@ class LocalRepository(Repository):
         while not self.metadata.insert_pending(name, version, self.storage.uri_for(name, version),
                                                self.storage.uri_type):
             if explicit:
-                raise RepositoryError(f"{name}:{version} already exists in the repository")
+                raise BundleExists(f"{name}:{version} already exists in the repository")
             version = fresh_version(service)
         uri = None
         with owned_workdir(self._tmp_dir(), f"save-{name}-{version}-") as tmp:
@@ -96,6 +96,34 @@ class LocalRepository(Repository):
             local = self.storage.local_path(uri) or self._keep_in_cache(staged, name, version)
         logger.debug("saved %s:%s to %s", name, version, uri)
         return local
+
+    def add_dir(self, bundle_dir: str) -> BundleRecord:
+        """Register the finished bundle in ``bundle_dir`` (a team server's verified upload)
+        as the ``NAME:VERSION`` its ``bentoml.yml`` names; returns its record.
+
+        The same invariant as :meth:`save`: a pending row first, the files stored, then
+        the row marked ready, so an add killed midway leaves nothing listed.  A version
+        that exists is :class:`~bentoml.exceptions.BundleExists`."""
+        config = BundleConfig.load(bundle_dir)
+        name, version = validate_name(config.name), validate_version(config.version)
+        self._require_writable("save")
+        self.storage.check_writable()
+        self.cleanup_interrupted()
+        if not self.metadata.insert_pending(name, version, self.storage.uri_for(name, version),
+                                            self.storage.uri_type):
+            raise BundleExists(f"{name}:{version} already exists in the repository")
+        uri = None
+        try:
+            uri = self.storage.put_dir(bundle_dir, name, version)
+            self.metadata.mark_ready(name, version, uri, config.to_dict())
+        except BaseException as exc:
+            self._undo_save(name, version, uri)
+            if is_no_space(exc):
+                raise RepositoryError(f"cannot save {name}:{version}: "
+                                      f"{disk_full_message(self._tmp_dir())}") from None
+            raise
+        logger.debug("added %s:%s from %s", name, version, bundle_dir)
+        return self.get(f"{name}:{version}")
 
     def _undo_save(self, name: str, version: str, uri: Optional[str]) -> None:
         """Forget a failed save; what cannot be undone now the next save does (its pid is gone)."""

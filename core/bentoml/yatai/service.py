@@ -135,6 +135,9 @@ def _serve(servers, apps, channel_map, options: YataiOptions, early: List[int]) 
     try:
         while True:
             wasyncore.loop(timeout=0.2, use_poll=True, map=channel_map, count=1)
+            # between passes, never inside one: see bentoml.server.waitress_server
+            for server in servers:
+                server.housekeeping()
             if not drain:
                 continue
             now = time.monotonic()
@@ -145,8 +148,6 @@ def _serve(servers, apps, channel_map, options: YataiOptions, early: List[int]) 
                     server.close_idle()
                 listening = False
             if not listening:
-                for server in servers:
-                    server.housekeeping()
                 if all(s.open_connections == 0 for s in servers) or now - began > options.timeout:
                     break
     finally:

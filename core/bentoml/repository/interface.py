@@ -20,6 +20,8 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, List, Optional
 
+from bentoml.bundle.naming import validate_name
+from bentoml.exceptions import InvalidArgument
 from bentoml.repository.record import BundleRecord
 from bentoml.repository.tags import bundle_dir_named
 
@@ -28,6 +30,16 @@ if TYPE_CHECKING:
 
 #: What ``list(order_by=...)`` accepts: creation (save) order, or by name.
 ORDER_BY = ("created_at", "name")
+
+
+def check_list_arguments(name: Optional[str], limit: Optional[int], offset: int, order_by: str) -> None:
+    """InvalidArgument naming what is wrong with the arguments of :meth:`Repository.list`."""
+    if name is not None:
+        validate_name(name)
+    if order_by not in ORDER_BY:
+        raise InvalidArgument(f"cannot order bundles by {order_by!r}; use one of {', '.join(ORDER_BY)}")
+    if offset < 0 or (limit is not None and limit < 0):
+        raise InvalidArgument(f"limit and offset cannot be negative (got {limit}, {offset})")
 
 
 class Repository(abc.ABC):

@@ -28,7 +28,7 @@ from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.bundle.save import write_bundle
 from bentoml.exceptions import BentoMLException, BundleExists, InvalidArgument, NotFound, RepositoryError
 from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritable_reason
-from bentoml.repository.interface import ORDER_BY, Repository
+from bentoml.repository.interface import Repository, check_list_arguments
 from bentoml.repository.metadata import MetadataStore
 from bentoml.repository.record import BundleRecord
 from bentoml.repository.storage import StorageBackend, get_storage, url_scheme
@@ -188,12 +188,7 @@ class LocalRepository(Repository):
 
     def list(self, name: Optional[str] = None, limit: Optional[int] = None, offset: int = 0,
              order_by: str = "created_at", ascending: bool = False) -> List[BundleRecord]:
-        if name is not None:
-            validate_name(name)
-        if order_by not in ORDER_BY:
-            raise InvalidArgument(f"cannot order bundles by {order_by!r}; use one of {', '.join(ORDER_BY)}")
-        if offset < 0 or (limit is not None and limit < 0):
-            raise InvalidArgument(f"limit and offset cannot be negative (got {limit}, {offset})")
+        check_list_arguments(name, limit, offset, order_by)
         return self.metadata.list(name, limit, offset, order_by, ascending)
 
     def _stored_uri(self, record: BundleRecord) -> str:

@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, Optional
 
 from bentoml.bundle.checks import check_saveable, fresh_version
 from bentoml.bundle.manifest import file_manifest, manifest_checksum, safe_extract_tar
-from bentoml.bundle.naming import validate_name
 from bentoml.bundle.save import write_bundle
 from bentoml.exceptions import BundleExists, InvalidArgument, RepositoryError
 from bentoml.progress import CopyProgress
-from bentoml.repository.interface import ORDER_BY, Repository
+from bentoml.repository.interface import Repository, check_list_arguments
 from bentoml.repository.record import BundleRecord
 from bentoml.repository.tags import LATEST, parse_tag
 from bentoml.repository.workdirs import owned_workdir
@@ -152,12 +151,7 @@ class RemoteRepository(Repository):
 
     def list(self, name: Optional[str] = None, limit: Optional[int] = None, offset: int = 0,
              order_by: str = "created_at", ascending: bool = False) -> List[BundleRecord]:
-        if name is not None:
-            validate_name(name)
-        if order_by not in ORDER_BY:
-            raise InvalidArgument(f"cannot order bundles by {order_by!r}; use one of {', '.join(ORDER_BY)}")
-        if offset < 0 or (limit is not None and limit < 0):
-            raise InvalidArgument(f"limit and offset cannot be negative (got {limit}, {offset})")
+        check_list_arguments(name, limit, offset, order_by)
         records: List[BundleRecord] = []
         next_offset: Optional[int] = offset
         while next_offset is not None and (limit is None or len(records) < limit):

@@ -6,6 +6,7 @@ says what the server holds.  Every name shown is HTML-escaped.
 from __future__ import annotations
 
 import html
+from typing import Optional
 
 from flask import Flask, Response, request
 
@@ -15,6 +16,7 @@ from bentoml.server.metrics import ServerMetrics
 from bentoml.server.readiness import Readiness
 from bentoml.server.request_ids import RequestIds
 from bentoml.yatai.protocol import DEFAULT_LIST_LIMIT
+from bentoml.yatai.tokens import Forbidden, Tokens, Unauthorized, check_access
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>BentoML YataiService</title></head>
@@ -26,10 +28,19 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def create_ui_app(repo: LocalRepository) -> ServiceApp:
-    """The WSGI app of the page (and ``/healthz``)."""
+def create_ui_app(repo: LocalRepository, tokens: Optional[Tokens] = None) -> ServiceApp:
+    """The WSGI app of the page (and ``/healthz``); with ``tokens`` it needs a bearer token."""
     app = Flask("YataiServiceUI", static_folder=None)
     request_ids = RequestIds()
+
+    @app.before_request
+    def _check() -> Optional[Response]:
+        try:
+            check_access(tokens, request.method, request.path, request.headers.get("Authorization", ""))
+        except (Unauthorized, Forbidden) as exc:
+            return Response(f"{exc}\n", status=401 if isinstance(exc, Unauthorized) else 403,
+                            mimetype="text/plain")
+        return None
 
     @app.route("/healthz")
     def healthz() -> Response:

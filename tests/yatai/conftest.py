@@ -89,8 +89,9 @@ class YataiServer:
     def text(self) -> str:
         return "".join(self.log)
 
-    def get_json(self, path: str):
-        with urllib.request.urlopen(self.url + path, timeout=30) as answer:
+    def get_json(self, path: str, token: Optional[str] = None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with urllib.request.urlopen(urllib.request.Request(self.url + path, headers=headers), timeout=30) as answer:
             return json.loads(answer.read())
 
     def stop(self) -> int:

@@ -21,7 +21,7 @@ _PORT = click.IntRange(0, 65535)
 @click.option("--grpc-port", "--api-port", "api_port", type=_PORT, default=DEFAULT_API_PORT, show_default=True,
               help="Port of the YataiService API (HTTP/JSON; the spec's gRPC port, 0 picks a free one)")
 @click.option("--ui-port", type=_PORT, default=DEFAULT_UI_PORT, show_default=True,
-              help="Port for the Yatai web UI (a page listing the bundles)")
+              help="Port for the Yatai web UI (the repository's pages; a login page with --token-file)")
 @click.option("--ui/--no-ui", default=True, show_default=True, help="Start BentoML YataiService without Web UI")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind (0.0.0.0 for a team's network; needs --token-file or --insecure-no-auth)")

@@ -75,7 +75,7 @@ def _body_json() -> Dict[str, Any]:
     return data
 
 
-def _tree_size(path: str) -> int:
+def tree_size(path: str) -> int:
     """The bytes of the files under ``path`` (what a tar of it roughly weighs)."""
     total = 0
     for folder, _dirs, files in os.walk(path):
@@ -195,7 +195,7 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
         response = Response(stream, mimetype="application/x-tar", direct_passthrough=True)
         response.call_on_close(stream.close)
         response.headers["X-Bundle-Tag"] = record.tag
-        response.headers["X-Bundle-Size"] = str(_tree_size(path))  # for the client's progress bar
+        response.headers["X-Bundle-Size"] = str(tree_size(path))  # for the client's progress bar
         return response
 
     # -- uploading --------------------------------------------------------------------

@@ -109,14 +109,14 @@ def start_yatai_service(options: YataiOptions) -> int:
     channel_map: dict = {}
     apps = [create_api_app(repo, sessions, ChecksumCache(), options.access_log, tokens)]
     servers = [_server(apps[0], api_sock, channel_map, options.threads)]
-    if ui_sock is not None:
-        apps.append(create_ui_app(repo, tokens))
-        servers.append(_server(apps[1], ui_sock, channel_map, 4))
-    sessions.start_sweeper()
-    api = _shown(options.host, api_sock.getsockname()[1])
     # A wildcard address is no address to give a client: the machine's name is.
     reachable = _shown(socket.getfqdn() if options.host in ("0.0.0.0", "::", "") else options.host,
                        api_sock.getsockname()[1])
+    if ui_sock is not None:
+        apps.append(create_ui_app(repo, tokens, reachable))
+        servers.append(_server(apps[1], ui_sock, channel_map, 4))
+    sessions.start_sweeper()
+    api = _shown(options.host, api_sock.getsockname()[1])
     # Tests and scripts read the ports from these lines when port 0 picks them.
     lines = [f"* Starting BentoML YataiService HTTP API on {api}",
              "* The API is HTTP/JSON (OpenAPI at http://" + api + "/docs.json); "

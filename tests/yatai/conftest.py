@@ -89,8 +89,9 @@ class YataiServer:
     def text(self) -> str:
         return "".join(self.log)
 
-    def get_json(self, path: str):
-        with urllib.request.urlopen(self.url + path, timeout=30) as answer:
+    def get_json(self, path: str, token: Optional[str] = None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with urllib.request.urlopen(urllib.request.Request(self.url + path, headers=headers), timeout=30) as answer:
             return json.loads(answer.read())
 
     def stop(self) -> int:
@@ -127,6 +128,30 @@ def start_yatai() -> Iterator:
 def yatai(start_yatai, tmp_path_factory) -> YataiServer:
     """The session's server, on its own home."""
     return start_yatai(tmp_path_factory.mktemp("yatai-server-home"))
+
+
+#: The tokens of ``secured``'s token file.
+READ_TOKEN = "r3ad-t0ken-a8f0e6c2"
+WRITE_TOKEN = "wr1te-t0ken-77b4d1e9"
+
+
+def write_token_file(path: pathlib.Path, text: str, mode: int = 0o600) -> pathlib.Path:
+    """A token file holding ``text``, with ``mode``."""
+    path.write_text(text)
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture(scope="session")
+def token_file(tmp_path_factory) -> pathlib.Path:
+    d = tmp_path_factory.mktemp("tokens")
+    return write_token_file(d / "tokens", f"# the team's tokens\n\nread {READ_TOKEN}\nwrite  {WRITE_TOKEN}\n")
+
+
+@pytest.fixture(scope="session")
+def secured(start_yatai, tmp_path_factory, token_file) -> YataiServer:
+    """A server that needs tokens (``--token-file``), on its own home."""
+    return start_yatai(tmp_path_factory.mktemp("secured-home"), "--token-file", str(token_file))
 
 
 def client_env(home: pathlib.Path, url: Optional[str], **extra: str) -> Dict[str, str]:

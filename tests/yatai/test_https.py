@@ -1,5 +1,6 @@
 """An ``https://`` YataiService signed by a private CA: trusted with ``yatai_service.ca_bundle``,
-refused in one line without it.  TLS is terminated by a small proxy in front of the real
+refused in one line without it; a bearer token crosses the proxy to a server with
+``--token-file``.  TLS is terminated by a small proxy in front of the real
 server (waitress serves plain HTTP; a team puts TLS in front of it the same way)."""
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import threading
 
 import pytest
 
-from .conftest import cli, save
+from .conftest import READ_TOKEN, WRITE_TOKEN, cli, save
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")]
@@ -34,12 +35,12 @@ def certificates(tmp_path_factory):
     return d
 
 
-@pytest.fixture(scope="module")
-def tls_url(yatai, certificates):
+def tls_proxy(upstream_hostport, certificates):
+    """A TLS-terminating proxy to ``upstream_hostport``: (its https URL, its listener)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificates / "server.pem", certificates / "server.key")
     listener = socket.create_server(("127.0.0.1", 0))
-    host, port = yatai.hostport.rsplit(":", 1)
+    host, port = upstream_hostport.rsplit(":", 1)
 
     def pump(src, dst):
         try:
@@ -69,7 +70,20 @@ def tls_url(yatai, certificates):
             threading.Thread(target=pump, args=(upstream, tls), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
-    yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    return f"https://127.0.0.1:{listener.getsockname()[1]}", listener
+
+
+@pytest.fixture(scope="module")
+def tls_url(yatai, certificates):
+    url, listener = tls_proxy(yatai.hostport, certificates)
+    yield url
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def secured_tls_url(secured, certificates):
+    url, listener = tls_proxy(secured.hostport, certificates)
+    yield url
     listener.close()
 
 
@@ -82,3 +96,13 @@ def test_a_private_ca_is_trusted_through_ca_bundle(tls_url, certificates, tmp_pa
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert f"cannot reach the YataiService at {tls_url}: TLS failed" in out.stderr
     assert "yatai_service.ca_bundle" in out.stderr
+
+
+def test_a_token_travels_through_the_tls_proxy(secured_tls_url, certificates, tmp_path, service_src):
+    ca = {"BENTOML__YATAI_SERVICE__CA_BUNDLE": str(certificates / "ca.pem")}
+    save(service_src, tmp_path / "writer", secured_tls_url, version="tls-tok-1",
+         BENTOML__YATAI_SERVICE__TOKEN=WRITE_TOKEN, **ca)
+    out = cli(tmp_path / "reader", secured_tls_url, "list", BENTOML__YATAI_SERVICE__TOKEN=READ_TOKEN, **ca)
+    assert "TeamText:tls-tok-1" in out.stdout
+    out = cli(tmp_path / "nobody", secured_tls_url, "list", ok=False, **ca)
+    assert "refused the request" in out.stderr and len(out.stderr.strip().splitlines()) == 1

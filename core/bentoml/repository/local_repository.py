@@ -30,7 +30,7 @@ from bentoml.exceptions import BentoMLException, BundleExists, InvalidArgument, 
 from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritable_reason
 from bentoml.repository.interface import Repository, check_list_arguments
 from bentoml.repository.metadata import MetadataStore
-from bentoml.repository.record import BundleRecord
+from bentoml.repository.record import BundleRecord, ServiceSummary
 from bentoml.repository.storage import StorageBackend, get_storage, url_scheme
 from bentoml.repository.tags import LATEST, parse_tag
 from bentoml.repository.workdirs import owned_workdir, remove_abandoned
@@ -190,6 +190,11 @@ class LocalRepository(Repository):
              order_by: str = "created_at", ascending: bool = False) -> List[BundleRecord]:
         check_list_arguments(name, limit, offset, order_by)
         return self.metadata.list(name, limit, offset, order_by, ascending)
+
+    def services(self, search: Optional[str] = None, limit: Optional[int] = None,
+                 offset: int = 0) -> List[ServiceSummary]:
+        """One summary per service, the latest saved first (:meth:`MetadataStore.services`)."""
+        return self.metadata.services(search, limit, offset)
 
     def _stored_uri(self, record: BundleRecord) -> str:
         """``record``'s URI, if it is where the storage keeps ``record``'s version.

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.exceptions import InvalidArgument, RepositoryError
 from bentoml.repository.fs_state import disk_full_message, is_disk_full, is_no_space, unwritable_reason
-from bentoml.repository.record import BundleRecord
+from bentoml.repository.record import BundleRecord, ServiceSummary
 
 APPLICATION = "bentoml-kernel"
 SCHEMA_VERSION = "1"
@@ -330,6 +330,28 @@ class MetadataStore:
             query = query.offset(offset)
         with self._errors("read bundles"), self.engine.connect() as conn:
             return [self._record(r) for r in conn.execute(query).mappings().all()]
+
+    def services(self, search: Optional[str] = None, limit: Optional[int] = None,
+                 offset: int = 0) -> List[ServiceSummary]:
+        """One summary per service name (ready rows only), the latest saved first;
+        ``search``: only names containing it, ignoring case."""
+        t = bundles_table
+        last = sa.func.max(t.c.seq).label("last_seq")
+        query = sa.select(t.c.name, sa.func.count().label("versions"), last).where(t.c.status == READY)
+        if search:
+            query = query.where(sa.func.lower(t.c.name).contains(search.lower(), autoescape=True))
+        query = query.group_by(t.c.name).order_by(last.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        with self._errors("read bundles"), self.engine.connect() as conn:
+            groups = conn.execute(query).mappings().all()
+            seqs = [g["last_seq"] for g in groups]
+            latest = {r["seq"]: r for r in conn.execute(
+                sa.select(t.c.seq, t.c.version, t.c.created_at).where(t.c.seq.in_(seqs))).mappings()} if seqs else {}
+        return [ServiceSummary(g["name"], latest[g["last_seq"]]["version"], int(g["versions"]),
+                               _utc(latest[g["last_seq"]]["created_at"])) for g in groups if g["last_seq"] in latest]
 
 
 def _utc(value: datetime) -> datetime:

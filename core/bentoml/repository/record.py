@@ -22,3 +22,13 @@ class BundleRecord:
     @property
     def tag(self) -> str:
         return f"{self.name}:{self.version}"
+
+
+@attrs.frozen
+class ServiceSummary:
+    """One service in a repository: its latest version, how many it has, and when it was last saved."""
+
+    name: str
+    latest_version: str
+    versions: int
+    last_saved: datetime

@@ -33,11 +33,12 @@ from bentoml.yatai.openapi import yatai_openapi
 from bentoml.yatai.protocol import API_PREFIX, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, SHA256_HEADER, record_to_json
 from bentoml.yatai.sessions import SessionStore, TooManySessions
 from bentoml.yatai.tar_stream import TarStream
+from bentoml.yatai.tokens import Forbidden, Tokens, Unauthorized, check_access
 
 logger = logging.getLogger(__name__)
 
 #: The status each typed error is answered with.
-_STATUS = ((BundleExists, 409), (NotFound, 404), (InvalidArgument, 400), (BundleError, 400),
+_STATUS = ((Unauthorized, 401), (Forbidden, 403), (BundleExists, 409), (NotFound, 404), (InvalidArgument, 400), (BundleError, 400),
            (TooManySessions, 503))
 
 
@@ -74,7 +75,7 @@ def _body_json() -> Dict[str, Any]:
     return data
 
 
-def _tree_size(path: str) -> int:
+def tree_size(path: str) -> int:
     """The bytes of the files under ``path`` (what a tar of it roughly weighs)."""
     total = 0
     for folder, _dirs, files in os.walk(path):
@@ -94,8 +95,10 @@ def _tag(name: str, version: str) -> str:
 
 
 def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: ChecksumCache,
-                   access_log: bool = True) -> ServiceApp:
-    """The WSGI app of the API (request ids, access log and metrics as the API server's)."""
+                   access_log: bool = True, tokens: Optional[Tokens] = None) -> ServiceApp:
+    """The WSGI app of the API (request ids, access log and metrics as the API server's).
+
+    ``tokens``: every request but the probes needs one of them (:mod:`bentoml.yatai.tokens`)."""
     app = Flask("YataiService", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = None  # waitress's max_request_body_size is the limit
     app.url_map.merge_slashes = False  # files//etc/passwd is refused as absolute, not redirected
@@ -111,6 +114,7 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
     def _start() -> None:
         g.request_id = request.environ.get(REQUEST_ID_ENVIRON) or request_ids.next(
             request.headers.get("X-Request-Id", ""))
+        check_access(tokens, request.method, request.path, request.headers.get("Authorization", ""))
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -127,7 +131,10 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
             status = status_of(exc)
             if status == 500:
                 logger.error("%s %s failed: %s", request.method, request.path, exc)
-            return error(status, str(exc))
+            answer = error(status, str(exc))
+            if status == 401:
+                answer.headers["WWW-Authenticate"] = 'Bearer realm="YataiService"'
+            return answer
         logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
         return error(500, f"internal error: {type(exc).__name__}")
 
@@ -188,7 +195,7 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
         response = Response(stream, mimetype="application/x-tar", direct_passthrough=True)
         response.call_on_close(stream.close)
         response.headers["X-Bundle-Tag"] = record.tag
-        response.headers["X-Bundle-Size"] = str(_tree_size(path))  # for the client's progress bar
+        response.headers["X-Bundle-Size"] = str(tree_size(path))  # for the client's progress bar
         return response
 
     # -- uploading --------------------------------------------------------------------

@@ -19,6 +19,8 @@ import sys
 import time
 from typing import List, Optional, Tuple
 
+import ipaddress
+
 import attrs
 
 from bentoml.repository.local_repository import LocalRepository
@@ -50,6 +52,26 @@ class YataiOptions:
     threads: int = 16
     drain_grace: float = 2.0
     timeout: float = 60.0
+    token_file: Optional[str] = None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an address only this machine reaches (``localhost`` included)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def plain_http_warning(host: str, has_tokens: bool) -> Optional[str]:
+    """What to warn of when tokens would cross the network to ``host`` in clear text."""
+    if not has_tokens or is_loopback(host):
+        return None
+    # waitress has no TLS; a proxy on this machine would bind loopback, not this address
+    return (f"tokens travel over plain HTTP to {host}; put a TLS-terminating proxy in front "
+            "and give clients its https:// URL (README, Team repository)")
 
 
 def _shown(host: str, port: int) -> str:
@@ -70,8 +92,10 @@ def start_yatai_service(options: YataiOptions) -> int:
     """Serve until SIGTERM or SIGINT; returns the exit code."""
     from bentoml.yatai.api import create_api_app
     from bentoml.yatai.checksums import ChecksumCache
+    from bentoml.yatai.tokens import load_tokens
     from bentoml.yatai.ui import create_ui_app
 
+    tokens = load_tokens(options.token_file) if options.token_file else None  # a bad file: before binding
     stop_signal: List[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: stop_signal.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _frame: stop_signal.append(signum))
@@ -83,16 +107,16 @@ def start_yatai_service(options: YataiOptions) -> int:
     api_sock = bind_socket(options.host, options.api_port, 2048)
     ui_sock = bind_socket(options.host, options.ui_port, 128) if options.ui else None
     channel_map: dict = {}
-    apps = [create_api_app(repo, sessions, ChecksumCache(), options.access_log)]
+    apps = [create_api_app(repo, sessions, ChecksumCache(), options.access_log, tokens)]
     servers = [_server(apps[0], api_sock, channel_map, options.threads)]
-    if ui_sock is not None:
-        apps.append(create_ui_app(repo))
-        servers.append(_server(apps[1], ui_sock, channel_map, 4))
-    sessions.start_sweeper()
-    api = _shown(options.host, api_sock.getsockname()[1])
     # A wildcard address is no address to give a client: the machine's name is.
     reachable = _shown(socket.getfqdn() if options.host in ("0.0.0.0", "::", "") else options.host,
                        api_sock.getsockname()[1])
+    if ui_sock is not None:
+        apps.append(create_ui_app(repo, tokens, reachable))
+        servers.append(_server(apps[1], ui_sock, channel_map, 4))
+    sessions.start_sweeper()
+    api = _shown(options.host, api_sock.getsockname()[1])
     # Tests and scripts read the ports from these lines when port 0 picks them.
     lines = [f"* Starting BentoML YataiService HTTP API on {api}",
              "* The API is HTTP/JSON (OpenAPI at http://" + api + "/docs.json); "
@@ -103,6 +127,11 @@ def start_yatai_service(options: YataiOptions) -> int:
         lines.append(f"* Web UI: running on http://{_shown(options.host, ui_sock.getsockname()[1])}")
     lines += [f"* Running on {api} (Press CTRL+C to quit)",
               f"* Usage: `bentoml config set yatai_service.url={reachable}`"]
+    if tokens is not None:
+        lines.append(f"* Tokens: {len(tokens)} from {options.token_file}; every request but the probes needs one")
+    warning = plain_http_warning(options.host, tokens is not None)
+    if warning:
+        lines.append(f"* WARNING: {warning}")
     print("\n".join(lines), file=sys.stderr, flush=True)
     try:
         return _serve(servers, apps, channel_map, options, stop_signal)

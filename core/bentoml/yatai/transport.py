@@ -9,7 +9,9 @@ timeout, a TLS failure, or the server's own ``{"error": ...}`` as the typed
 error of its status (404 :class:`~bentoml.exceptions.NotFound`, 409
 :class:`~bentoml.exceptions.BundleExists`, 400
 :class:`~bentoml.exceptions.InvalidArgument`, else
-:class:`~bentoml.exceptions.RepositoryError`).
+:class:`~bentoml.exceptions.RepositoryError`, which for 401 and 403 carries the
+server's word on the token).  With ``yatai_service.token`` set, every request
+carries ``Authorization: Bearer TOKEN``.
 """
 from __future__ import annotations
 
@@ -99,6 +101,8 @@ class YataiTransport:
             return BundleExists(message)
         if response.status == 400:
             return InvalidArgument(message)
+        if response.status in (401, 403):  # the server's message says what to set
+            return RepositoryError(f"the YataiService at {self.url} refused the request: {message}")
         if response.status == 503:
             return RepositoryError(f"the YataiService at {self.url} is busy: {message}")
         return RepositoryError(f"the YataiService at {self.url} failed ({response.status}): {message}")

@@ -46,6 +46,8 @@ MAX_ATTEMPTS = 5
 #: Multipart part size and parts in flight per file: memory stays at about their product.
 PART_BYTES = 8 << 20
 PARTS_IN_FLIGHT = 4
+#: Block of a bundle read in place (a server streaming it): one ranged GET per block.
+READ_BLOCK_BYTES = 32 << 20
 _MANIFESTS = ".manifests"
 _FORMAT = 1
 
@@ -275,7 +277,7 @@ class S3Storage(StorageBackend):
             raise
 
     def stored_bundle(self, uri: str) -> Optional[StoredBundle]:
-        """The bundle at ``uri``, its objects read in place in blocks of :data:`PART_BYTES`."""
+        """The bundle at ``uri``, its objects read in place in blocks of :data:`READ_BLOCK_BYTES`."""
         name, version = self._version(uri)
         manifest = self._read_manifest(name, version)
         if manifest is None:
@@ -307,9 +309,9 @@ class _S3Bundle(StoredBundle):
         self.files = files
 
     def open(self, path: str) -> Any:
-        # readahead in whole parts: tarfile reads 16 KiB at a time, one ranged GET each would crawl
+        # readahead in large blocks: tarfile reads 16 KiB at a time, one ranged GET each would crawl
         with _s3_errors(f"s3://{self._root}/{path}"):
-            return self._storage.fs.open(f"{self._root}/{safe_relpath(path)}", "rb", block_size=PART_BYTES,
+            return self._storage.fs.open(f"{self._root}/{safe_relpath(path)}", "rb", block_size=READ_BLOCK_BYTES,
                                          cache_type="readahead")
 
 

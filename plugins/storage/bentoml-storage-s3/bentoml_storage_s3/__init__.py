@@ -209,11 +209,13 @@ class S3Storage(StorageBackend):
         self._writable = True
 
     def exists(self, uri: str) -> bool:
+        """Whether ``uri``'s manifest is there (objects without one are a killed save's)."""
         name, version = self._version(uri)
         with _s3_errors(uri):
             return bool(self.fs.exists(self._manifest(name, version)))
 
     def put_dir(self, local_dir: str, name: str, version: str) -> str:
+        """Send every file of ``local_dir`` (links checked first), then the manifest."""
         uri = self.uri_for(name, version)
         self._version(uri)
         if not os.path.isdir(local_dir):
@@ -246,6 +248,7 @@ class S3Storage(StorageBackend):
         return uri
 
     def get_dir(self, uri: str, target_dir: str) -> None:
+        """Fetch the files the manifest lists into ``target_dir``, with their modes and folders."""
         name, version = self._version(uri)
         manifest = self._read_manifest(name, version)
         if manifest is None:

@@ -44,13 +44,17 @@ def _free_port() -> int:
 class MotoServer:
     """``python -m moto.server`` on 127.0.0.1 (port from ``BENTOML_TEST_MOTO_PORT`` or a free one)."""
 
-    def __init__(self, port: Optional[int] = None, log_path: Optional[str] = None):
+    def __init__(self, port: Optional[int] = None, log_path: Optional[str] = None,
+                 env: Optional[Dict[str, str]] = None):
+        """Start it and wait until it answers; ``env``: more variables for the server
+        (``INITIAL_NO_AUTH_ACTION_COUNT=N`` checks credentials after N requests)."""
         port = port or int(os.environ.get("BENTOML_TEST_MOTO_PORT") or 0) or _free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env={**os.environ, **(env or {})})
         finally:
             if log is not subprocess.DEVNULL:
                 log.close()

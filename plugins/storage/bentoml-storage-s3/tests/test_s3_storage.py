@@ -149,3 +149,22 @@ def test_a_profile_in_the_aws_files_configures_it(moto, bucket, tmp_path):
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [f"s3://{bucket}/profile/Svc/1", "True"]
+
+
+def test_check_writable_names_refused_credentials(tmp_path, monkeypatch):
+    """A moto server that checks credentials (after creating the bucket) refuses unknown keys:
+    one line saying S3 refused access."""
+    from bentoml_storage_s3.testing import MotoServer
+
+    strict = MotoServer(port=0 if "BENTOML_TEST_MOTO_PORT" not in os.environ else
+                        int(os.environ["BENTOML_TEST_MOTO_PORT"]) + 1,
+                        log_path=str(tmp_path / "moto.log"), env={"INITIAL_NO_AUTH_ACTION_COUNT": "1"})
+    try:
+        strict.create_bucket("guarded")
+        for var, value in aws_env(strict.endpoint, key="AKIAWRONGWRONGWRONG1", secret="wrong").items():
+            monkeypatch.setenv(var, value)
+        with pytest.raises(RepositoryError, match="S3 refused access to bucket 'guarded'") as err:
+            S3Storage("s3://guarded/team").check_writable()
+        assert "\n" not in str(err.value)
+    finally:
+        strict.stop()

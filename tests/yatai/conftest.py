@@ -202,3 +202,20 @@ def save(service_src: pathlib.Path, home: pathlib.Path, url: Optional[str], vers
     assert (proc.returncode == 0) == ok, f"save -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     proc.saved = proc.stdout.split("SAVED ", 1)[1].strip() if ok else None  # type: ignore[attr-defined]
     return proc
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory) -> Iterator:
+    """A real moto S3 server (``bentoml_storage_s3.testing.MotoServer``) with its standard AWS
+    variables in this process's environment, so servers and clients started from here reach
+    it as a user's would; skipped where bentoml-storage-s3 or moto is not installed."""
+    pytest.importorskip("moto", reason="moto[server] is not installed")
+    testing = pytest.importorskip("bentoml_storage_s3.testing", reason="bentoml-storage-s3 is not installed")
+    server = testing.MotoServer(log_path=str(tmp_path_factory.mktemp("moto") / "moto.log"))
+    with pytest.MonkeyPatch.context() as patch:
+        for var in testing.AWS_VARIABLES:
+            patch.delenv(var, raising=False)
+        for var, value in server.env().items():
+            patch.setenv(var, value)
+        yield server
+    server.stop()

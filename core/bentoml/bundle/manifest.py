@@ -38,7 +38,7 @@ from typing import IO, BinaryIO, Dict, Iterator, Mapping, Optional, Set, Tuple
 from bentoml.exceptions import BundleError, UnsafePath
 
 __all__ = ["file_manifest", "manifest_checksum", "safe_relpath", "safe_extract_tar", "write_tar",
-           "file_sha256"]
+           "file_sha256", "walk_bundle", "write_stored_tar"]
 
 _CHUNK = 1 << 20
 #: tarfile copies what is left of its buffer on every 512-byte header read: keep it small
@@ -142,6 +142,16 @@ def _walk_folder(folder: str, real_root: str, prefix: str, ancestors: Set[str]) 
             raise BundleError(f"{real_root}: {rel} is not a file, folder or link")
 
 
+def walk_bundle(bundle_dir: str) -> Iterator[Tuple[str, str, bool]]:
+    """``(relative posix path, real path to read, is_folder)`` of everything in ``bundle_dir``,
+    sorted, allowed links resolved to what they point to; a refused entry (a link leaving
+    the bundle, dangling or making a loop; a FIFO) raises BundleError naming it.
+
+    For a storage backend that has no links (S3): it stores each entry as a plain file
+    or folder, as :func:`write_tar` does."""
+    return _walk(bundle_dir)
+
+
 def file_manifest(bundle_dir: str) -> Dict[str, str]:
     """Posix path relative to ``bundle_dir`` -> sha256 hex of every file in it (folders are
     implied by the paths; links as in the module docstring).
@@ -207,6 +217,27 @@ def write_tar(bundle_dir: str, fileobj: IO[bytes], gzip: bool = False) -> Dict[s
     finally:
         if out is not fileobj:
             out.close()  # writes gzip's trailer; fileobj stays open, as tarfile leaves it
+    return manifest
+
+
+def write_stored_tar(stored, fileobj: IO[bytes]) -> Dict[str, str]:
+    """:func:`write_tar` of a bundle read in place from its storage (a
+    :class:`~bentoml.repository.storage.StoredBundle`: ``folders``, ``files`` and ``open``);
+    returns the manifest computed from the bytes written.  Paths are checked as if they
+    came from the network: the storage is another machine."""
+    manifest: Dict[str, str] = {}
+    with tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for folder in stored.folders:
+            info = tarfile.TarInfo(safe_relpath(folder))
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        for entry in stored.files:
+            info = tarfile.TarInfo(safe_relpath(entry.path))
+            info.size, info.mode = entry.size, entry.mode & 0o777
+            with stored.open(entry.path) as f:
+                reader = _HashingReader(f)
+                tar.addfile(info, reader)  # type: ignore[arg-type]
+            manifest[info.name] = reader.digest.hexdigest()
     return manifest
 
 

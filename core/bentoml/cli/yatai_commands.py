@@ -16,8 +16,9 @@ _PORT = click.IntRange(0, 65535)
               help="Database URL following RFC-1738 (any SQLAlchemy URL) [default: "
                    "sqlite:///$BENTOML_HOME/storage.db]")
 @click.option("--repo-base-url", default=None,
-              help="Base URL for storing saved BentoService bundle files: a file system path "
-                   "[default: $BENTOML_HOME/repository]")
+              help="Base URL for storing saved BentoService bundle files: a file system path, or "
+                   "s3://BUCKET/PREFIX with bentoml-storage-s3 (credentials, region and endpoint from "
+                   "the standard AWS variables and files) [default: $BENTOML_HOME/repository]")
 @click.option("--grpc-port", "--api-port", "api_port", type=_PORT, default=DEFAULT_API_PORT, show_default=True,
               help="Port of the YataiService API (HTTP/JSON; the spec's gRPC port, 0 picks a free one)")
 @click.option("--ui-port", type=_PORT, default=DEFAULT_UI_PORT, show_default=True,

@@ -31,7 +31,7 @@ from bentoml.repository.fs_state import disk_full_message, is_no_space, unwritab
 from bentoml.repository.interface import Repository, check_list_arguments
 from bentoml.repository.metadata import MetadataStore
 from bentoml.repository.record import BundleRecord, ServiceSummary
-from bentoml.repository.storage import StorageBackend, get_storage, url_scheme
+from bentoml.repository.storage import StorageBackend, StoredBundle, get_storage, url_scheme
 from bentoml.repository.tags import LATEST, parse_tag
 from bentoml.repository.workdirs import owned_workdir, remove_abandoned
 
@@ -223,6 +223,15 @@ class LocalRepository(Repository):
                 os.makedirs(os.path.dirname(cache), exist_ok=True)
                 os.rename(os.path.join(partial, "bundle"), cache)
         return cache
+
+    def stored_bundle(self, record: BundleRecord) -> Optional[StoredBundle]:
+        """``record``'s files to read in place from a remote storage (S3: a team server streams
+        them to its client), or None where they are local or the storage offers no such
+        reads (then :meth:`local_path` copies them into the cache)."""
+        uri = self._stored_uri(record)
+        if self.storage.local_path(uri) is not None:
+            return None
+        return self.storage.stored_bundle(uri)
 
     def _check_retrieve_target(self, record: BundleRecord, uri: str, target: str) -> None:
         """Refuse a target inside (or holding) the bundle or the repository's own folders,

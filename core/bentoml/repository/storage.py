@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import abc
 import os
-from typing import ClassVar, Optional
+from typing import BinaryIO, ClassVar, List, Optional
 from urllib.parse import urlparse
+
+import attrs
 
 from bentoml.plugins import get_registry
 
@@ -22,6 +24,30 @@ def url_scheme(url: str) -> str:
     if not parsed.scheme or len(parsed.scheme) == 1:  # "C:\\x" on Windows is a path
         return "file"
     return parsed.scheme.lower()
+
+
+@attrs.frozen
+class StoredFile:
+    """One file of a stored bundle: its posix path in the bundle, size, mode bits and,
+    where the storage recorded it, its sha256 (hex)."""
+
+    path: str
+    size: int
+    mode: int
+    sha256: Optional[str] = None
+
+
+class StoredBundle(abc.ABC):
+    """A remotely stored bundle read in place, file by file (see ``StorageBackend.stored_bundle``)."""
+
+    #: The bundle's folders (posix paths, parents first), empty ones included.
+    folders: List[str]
+    #: Its files, sorted by path.
+    files: List[StoredFile]
+
+    @abc.abstractmethod
+    def open(self, path: str) -> BinaryIO:
+        """A binary reader of the file ``path`` (one of ``files``), read sequentially."""
 
 
 class StorageBackend(abc.ABC):
@@ -70,6 +96,12 @@ class StorageBackend(abc.ABC):
 
     def check_writable(self) -> None:
         """Raise :class:`bentoml.exceptions.RepositoryError` if saving cannot work."""
+
+    def stored_bundle(self, uri: str) -> Optional[StoredBundle]:
+        """The bundle at ``uri`` to read file by file where it is (a team server streams it to
+        a client from S3 without a local copy); None where the storage offers no such reads
+        (``get_dir`` then copies it)."""
+        return None
 
 
 def get_storage(base_url: str) -> StorageBackend:

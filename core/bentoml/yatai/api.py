@@ -22,6 +22,7 @@ from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.exceptions import BentoMLException, BundleError, BundleExists, InvalidArgument, NotFound
 from bentoml.repository.interface import ORDER_BY
 from bentoml.repository.local_repository import LocalRepository
+from bentoml.repository.record import BundleRecord
 from bentoml.repository.tags import LATEST
 from bentoml.server.access_log import AccessLog
 from bentoml.server.app import ERROR_ENVIRON, REQUEST_ID_ENVIRON, InFlight, ServiceApp
@@ -85,6 +86,15 @@ def tree_size(path: str) -> int:
             except OSError:
                 pass
     return total
+
+
+def bundle_size(repo: LocalRepository, record: BundleRecord) -> int:
+    """The bytes of a stored bundle: from its storage's record of the files where it keeps
+    one (S3: no download), else from its files on this disk."""
+    stored = repo.stored_bundle(record)
+    if stored is not None:
+        return sum(f.size for f in stored.files)
+    return tree_size(repo.local_path(record.tag))
 
 
 def _tag(name: str, version: str) -> str:
@@ -184,18 +194,29 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
     @app.route(f"{API_PREFIX}/bundles/<name>/<version>/checksum", methods=["GET"])
     def bundle_checksum(name: str, version: str) -> Response:
         record = repo.get(_tag(name, version))
-        checksum = checksums.checksum(record, repo.local_path(record.tag))
+        checksum = checksums.known(record)
+        if checksum is None:
+            # A bundle in S3 carries each file's sha256, recorded when it was stored: no copy to hash.
+            stored = repo.stored_bundle(record)
+            if stored is not None and all(f.sha256 for f in stored.files):
+                checksum = checksums.remember(record, {f.path: f.sha256 for f in stored.files})
+            else:
+                checksum = checksums.checksum(record, repo.local_path(record.tag))
         return _json({"name": record.name, "version": record.version, "seq": record.seq, "checksum": checksum})
 
     @app.route(f"{API_PREFIX}/bundles/<name>/<version>/archive", methods=["GET"])
     def bundle_archive(name: str, version: str) -> Response:
         record = repo.get(_tag(name, version))
-        path = repo.local_path(record.tag)
-        stream = TarStream(path)
+        stored = repo.stored_bundle(record)  # S3: streamed from there, never copied to this disk
+        if stored is not None:
+            stream, size = TarStream(stored), sum(f.size for f in stored.files)
+        else:
+            path = repo.local_path(record.tag)
+            stream, size = TarStream(path), tree_size(path)
         response = Response(stream, mimetype="application/x-tar", direct_passthrough=True)
         response.call_on_close(stream.close)
         response.headers["X-Bundle-Tag"] = record.tag
-        response.headers["X-Bundle-Size"] = str(tree_size(path))  # for the client's progress bar
+        response.headers["X-Bundle-Size"] = str(size)  # for the client's progress bar
         return response
 
     # -- uploading --------------------------------------------------------------------

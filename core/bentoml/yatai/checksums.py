@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from bentoml.bundle.manifest import file_manifest, manifest_checksum
 from bentoml.repository.record import BundleRecord
@@ -40,6 +40,15 @@ class ChecksumCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return checksum
+
+    def known(self, record: BundleRecord) -> Optional[str]:
+        """The checksum of ``record`` if it is remembered, else None."""
+        key = self._key(record)
+        with self._lock:
+            known = self._entries.get(key)
+            if known is not None:
+                self._entries.move_to_end(key)
+            return known
 
     def checksum(self, record: BundleRecord, bundle_dir: str) -> str:
         """The checksum of ``record``, whose files are in ``bundle_dir`` (hashed when not known)."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
-from bentoml.bundle.manifest import write_tar
+from bentoml.bundle.manifest import write_stored_tar, write_tar
+from bentoml.repository.storage import StoredBundle
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +56,23 @@ class _QueueWriter:
 
 
 class TarStream:
-    """Iterate to get the tar of ``bundle_dir``; :meth:`close` stops the writer."""
+    """Iterate to get the tar of ``bundle`` (a folder, or a bundle read in place from its
+    storage); :meth:`close` stops the writer."""
 
-    def __init__(self, bundle_dir: str, max_chunks: int = 16):
+    def __init__(self, bundle: Union[str, StoredBundle], max_chunks: int = 16):
         self._chunks: "queue.Queue" = queue.Queue(maxsize=max_chunks)
         self._cancelled = threading.Event()
         self._error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._write, args=(bundle_dir,), name="yatai-tar", daemon=True)
+        self._thread = threading.Thread(target=self._write, args=(bundle,), name="yatai-tar", daemon=True)
         self._thread.start()
 
-    def _write(self, bundle_dir: str) -> None:
+    def _write(self, bundle: Union[str, StoredBundle]) -> None:
         writer = _QueueWriter(self._chunks, self._cancelled)
         try:
-            write_tar(bundle_dir, writer)
+            if isinstance(bundle, str):
+                write_tar(bundle, writer)
+            else:
+                write_stored_tar(bundle, writer)
             writer.flush()
         except _Cancelled:
             return

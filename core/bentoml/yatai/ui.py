@@ -30,6 +30,7 @@ from bentoml.server.app import InFlight, ServiceApp
 from bentoml.server.metrics import ServerMetrics
 from bentoml.server.readiness import Readiness
 from bentoml.server.request_ids import RequestIds
+from bentoml.yatai.api import bundle_size
 from bentoml.yatai.tokens import WRITE, Tokens
 from bentoml.yatai.ui_templates import TEMPLATES
 
@@ -52,10 +53,8 @@ _HEADERS = {
 }
 
 
-def _size(path: str) -> str:
-    from bentoml.yatai.api import tree_size
-
-    size = float(tree_size(path))
+def _size(size_bytes: int) -> str:
+    size = float(size_bytes)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
@@ -219,7 +218,7 @@ def create_ui_app(repo: LocalRepository, tokens: Optional[Tokens] = None,
         record = record_of(name, version)
         config = record.config
         return page("detail.html", r=record, env=config.get("env") or {}, apis=config.get("apis") or [],
-                    artifacts=config.get("artifacts") or [], size=_size(repo.local_path(record.tag)),
+                    artifacts=config.get("artifacts") or [], size=_size(bundle_size(repo, record)),
                     api_url=api_url, can_delete=g.role == WRITE)
 
     @app.route("/bundles/<name>/<version>/delete", methods=["GET", "POST"])

@@ -69,6 +69,25 @@ class StorageBackendContract(PluginContract):
             pytest.skip("backend has no local path")
         assert _read_tree(pathlib.Path(local)) == files
 
+    def test_stored_bundle_reads_the_same_files(self, tmp_path: pathlib.Path) -> None:
+        """When the backend reads bundles in place (``stored_bundle``), it lists every file with
+        its size (and sha256, if recorded) and every folder, and reads back the same bytes."""
+        import hashlib
+
+        backend, uri, files = self._stored(tmp_path)
+        stored = backend.stored_bundle(uri)
+        if stored is None:
+            pytest.skip("backend does not read bundles in place")
+        assert [f.path for f in stored.files] == sorted(files)
+        read = {}
+        for entry in stored.files:
+            with stored.open(entry.path) as f:
+                read[entry.path] = f.read()
+            assert entry.size == len(files[entry.path])
+            assert entry.sha256 in (None, hashlib.sha256(files[entry.path]).hexdigest())
+        assert read == files
+        assert {"Svc", "Svc/artifacts", "Svc/artifacts/model", "deep", "deep/er", "deep/er/and"} <= set(stored.folders)
+
     def test_delete(self, tmp_path: pathlib.Path) -> None:
         """delete removes the bundle; deleting it again is not an error."""
         backend, uri, _ = self._stored(tmp_path)

@@ -61,12 +61,14 @@ class PostgresCluster:
             self._as = ["runuser", "-u", "postgres", "--"]
 
     def _run(self, *args: str) -> None:
+        """Run a server binary (as ``postgres`` under root); its output and the log on failure."""
         proc = subprocess.run([*self._as, *args], capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             log = open(self.log).read() if os.path.exists(self.log) else ""
             raise RuntimeError(f"{' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}\n{log}")
 
     def start(self) -> None:
+        """initdb, start the server (fsync off: a throwaway cluster) and create the ``scott`` role."""
         self._run(os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--locale=C.UTF-8", "-N")
         self._run(os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "30", "-o",
@@ -93,6 +95,7 @@ class PostgresCluster:
         return self.url(name)
 
     def stop(self) -> None:
+        """Stop the server at once and remove its directory."""
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):
             subprocess.run([*self._as, os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", "immediate",
                             "-w", "stop"], capture_output=True, timeout=60)

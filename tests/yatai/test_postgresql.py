@@ -38,6 +38,7 @@ class TestLocalRepositoryOnPostgreSQL(RepositoryContract):
 
 @pytest.fixture(scope="module")
 def pg_server(start_yatai, tmp_path_factory, postgresql):
+    """A server whose metadata is in a fresh PostgreSQL database, named by a plain postgresql:// URL."""
     url = postgresql.new_database("server")
     server = start_yatai(tmp_path_factory.mktemp("pg-server-home"), "--no-ui", "--db-url", url)
     server.db_url = url

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pg_loaded_server(start_yatai, tmp_path_factory, postgresql):
+    """A server on a PostgreSQL database holding 10,000 ready rows (50 names), analyzed."""
     home = tmp_path_factory.mktemp("pg-latency-home")
     url = postgresql.new_database("latency")
     repo = LocalRepository(str(home), db_url=url)

@@ -46,7 +46,7 @@ def pg_server(start_yatai, tmp_path_factory, postgresql):
 
 
 def test_the_server_on_postgresql_saves_lists_and_gets(pg_server, service_src, tmp_path):
-    assert f"* Repository: metadata postgresql://scott:***@127.0.0.1:" in pg_server.text
+    assert "* Repository: metadata postgresql://scott:***@127.0.0.1:" in pg_server.text
     assert "tiger" not in pg_server.text, "the password is never shown"
     writer, reader = tmp_path / "writer", tmp_path / "reader"
     save(service_src, writer, pg_server.url, version="1")

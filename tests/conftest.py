@@ -71,9 +71,17 @@ class PostgresCluster:
         """initdb, start the server (fsync off: a throwaway cluster) and create the ``scott`` role."""
         self._run(os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--locale=C.UTF-8", "-N")
-        self._run(os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "30", "-o",
-                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start")
+        for attempt in range(5):
+            try:
+                self._run(os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "30",
+                          "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+                          "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start")
+                break
+            except RuntimeError as exc:
+                # the port was free when chosen, and taken since (or $BENTOML_TEST_PG_PORT is busy): the next
+                if "Address already in use" not in str(exc) or attempt == 4:
+                    raise
+                self.port = self.port + 1 if os.environ.get("BENTOML_TEST_PG_PORT") else _free_port()
         self.admin(f"CREATE ROLE {USER} LOGIN CREATEDB PASSWORD '{PASSWORD}'")
 
     def admin(self, statement: str, database: str = "postgres") -> None:

@@ -13,7 +13,9 @@ _PORT = click.IntRange(0, 65535)
 
 @click.command(name="yatai-service-start")
 @click.option("--db-url", default=None,
-              help="Database URL following RFC-1738 (any SQLAlchemy URL) [default: "
+              help="Database URL following RFC-1738 (any SQLAlchemy URL; "
+                   "postgresql://USER:PASSWORD@HOST:5432/DB for PostgreSQL, through psycopg 3; "
+                   "an older bentoml's database is upgraded in place) [default: "
                    "sqlite:///$BENTOML_HOME/storage.db]")
 @click.option("--repo-base-url", default=None,
               help="Base URL for storing saved BentoService bundle files: a file system path, or "

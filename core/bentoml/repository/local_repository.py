@@ -3,7 +3,8 @@
 Default location ``$BENTOML_HOME`` (``~/bentoml``): metadata in
 ``storage.db`` (SQLite), files under ``repository/NAME/VERSION``.
 ``BENTOML_DB_URL`` and ``BENTOML_REPOSITORY_URL`` point elsewhere (any
-SQLAlchemy URL; any storage backend's URL).
+SQLAlchemy URL, ``postgresql://USER:PASSWORD@HOST:5432/DB`` for a shared
+PostgreSQL; any storage backend's URL).
 
 The invariant: a bundle is visible only after its metadata commits.  A save
 reserves ``NAME:VERSION`` as a pending row, stores the files, then marks the row
@@ -205,7 +206,7 @@ class LocalRepository(Repository):
         expected = self.storage.uri_for(record.name, record.version)
         if record.uri != expected:
             raise RepositoryError(
-                f"the metadata database {self.db_url} records {record.uri!r} as the files of "
+                f"the metadata database {self.metadata.url} records {record.uri!r} as the files of "
                 f"{record.tag}, which belong at {expected}; refusing to use it (was the database edited?)")
         return record.uri
 

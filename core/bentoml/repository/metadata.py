@@ -1,4 +1,4 @@
-"""The metadata store: one row per bundle, in SQLite by default or any SQLAlchemy URL.
+"""The metadata store: one row per bundle, in SQLite by default, PostgreSQL for a team, or any SQLAlchemy URL.
 
 A bundle row is inserted as ``pending`` before its files are stored and turns
 ``ready`` in the commit that makes it visible; only ready rows are ever listed.
@@ -8,8 +8,12 @@ save can remove them and their files.  ``seq`` (autoincrement) orders bundles:
 that can tie.
 
 The schema is marked with ``application = bentoml-kernel`` in its own table; a
-database written by another program is refused, not migrated.  The schema is
-created in one transaction, so a process killed while creating it leaves none.
+database written by another program is refused, not migrated.  Its revision is
+Alembic's (:mod:`bentoml.repository.migrations`): a database of an older bentoml
+is upgraded in place when it is opened, in one transaction with the check that
+it is ours (so a process killed midway leaves it as it was, and concurrent
+openers take turns); one of a newer bentoml is refused.  ``postgresql://`` URLs
+use psycopg 3; passwords in URLs are never shown (:func:`shown_url`).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import socket
 import sqlite3
 import urllib.parse
@@ -29,11 +34,14 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.exceptions import InvalidArgument, RepositoryError
 from bentoml.repository.fs_state import disk_full_message, is_disk_full, is_no_space, unwritable_reason
+from bentoml.repository.migrations import BASELINE_TABLES, HEAD, REVISIONS, VERSION_TABLE
 from bentoml.repository.record import BundleRecord, ServiceSummary
 
 APPLICATION = "bentoml-kernel"
 SCHEMA_VERSION = "1"
 PENDING, READY = "pending", "ready"
+#: pg_advisory_xact_lock key: servers opening one PostgreSQL database at once migrate it in turn
+_PG_SCHEMA_LOCK = 0x62656E746F6D6C  # "bentoml"
 
 _md = sa.MetaData()
 meta_table = sa.Table(
@@ -53,7 +61,38 @@ bundles_table = sa.Table(
     sa.Column("owner", sa.String(256), nullable=False),
     sa.Column("bundle_config", sa.Text, nullable=False, default="{}"),
     sa.UniqueConstraint("name", "version", name="uq_bundle_name_version"),
+    sa.Index("ix_bentoml_bundles_name_seq", "name", "seq"),  # revision 0002
 )
+
+
+def schema_metadata() -> sa.MetaData:
+    """The tables as the newest revision (:data:`~bentoml.repository.migrations.HEAD`) leaves them."""
+    return _md
+
+
+def engine_url(url: str) -> str:
+    """``url`` as SQLAlchemy opens it: ``postgresql://`` (and ``postgres://``) name psycopg 3,
+    not SQLAlchemy's default psycopg2 driver."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return url
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password masked, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _one_line(error: BaseException) -> str:
+    # psycopg's connection errors span lines (a hint on the second)
+    return " ".join(str(error).split())
 
 
 def _owner() -> str:
@@ -105,12 +144,12 @@ def sqlite_access(path: str) -> str:
     return "ro"
 
 
-def _create_schema(conn: sa.Connection) -> None:
-    """The tables that are missing, and the meta rows that mark the database as ours."""
-    _md.create_all(conn)
-    conn.execute(meta_table.delete())
-    conn.execute(meta_table.insert(), [{"key": "application", "value": APPLICATION},
-                                       {"key": "schema_version", "value": SCHEMA_VERSION}])
+def _migrate(conn: sa.Connection, revision: Optional[str], pre_alembic: bool, shown: str) -> None:
+    """Bring the database to the newest revision in the caller's transaction (Alembic loads
+    only here: a database at :data:`~bentoml.repository.migrations.HEAD` never needs it)."""
+    from bentoml.repository.migrations import upgrade
+
+    upgrade(conn, revision, pre_alembic, shown)
 
 
 class MetadataStore:
@@ -123,7 +162,8 @@ class MetadataStore:
     """
 
     def __init__(self, url: str, access: Optional[str] = None):
-        self.url = url
+        self._url = engine_url(url)
+        self.url = shown_url(url)  # what messages say: never a password
         self.path = sqlite_file(url)
         self.access = access or (sqlite_access(self.path) if self.path else "rw")
         self.writable = self.access == "rw"
@@ -131,14 +171,19 @@ class MetadataStore:
             self.engine = self._engine()
         except RepositoryError:
             raise
+        except ImportError as exc:
+            hint = (" (pip install 'bentoml[postgresql]')" if self._url.startswith("postgresql+psycopg")
+                    else "")
+            raise RepositoryError(f"cannot use the metadata database {self.url}: its driver is not "
+                                  f"installed: {exc}{hint}") from None
         except Exception as exc:
-            raise RepositoryError(f"cannot use the metadata database {url}: {exc}") from None
+            raise RepositoryError(f"cannot use the metadata database {self.url}: {_one_line(exc)}") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         if self.path is not None and not self.writable and not os.path.exists(self.path):
             with self.engine.begin() as conn:  # a read-only home with no database: no bundles
-                _create_schema(conn)
+                _migrate(conn, None, False, self.url)
         try:
             self._init_schema()
         except BaseException:
@@ -147,7 +192,13 @@ class MetadataStore:
 
     def _engine(self) -> sa.Engine:
         if self.writable:
-            return sa.create_engine(self.url)
+            if sa.engine.make_url(self._url).get_backend_name() == "postgresql":
+                # a server outlives database restarts (pre_ping), and an unreachable host is
+                # said within seconds, not after TCP's minutes
+                query = sa.engine.make_url(self._url).query
+                connect_args = {} if "connect_timeout" in query else {"connect_timeout": 10}
+                return sa.create_engine(self._url, pool_pre_ping=True, connect_args=connect_args)
+            return sa.create_engine(self._url)
         if self.path is None:
             raise RepositoryError(f"cannot open {self.url} {self.access}: only SQLite files can be")
         if not os.path.exists(self.path):
@@ -183,11 +234,13 @@ class MetadataStore:
                     f"cannot read {self.path} read-only: SQLite needs to create {self.path}-shm, and "
                     f"{directory} is {unwritable_reason(directory) or 'not writable'}; make it writable, "
                     "or mount it read-only") from None
-            if doing == "open":
+            if doing == "open" and self.engine.dialect.name == "sqlite":
                 raise RepositoryError(
-                    f"cannot open the metadata database {self.url}: {orig}. If it was written by "
+                    f"cannot open the metadata database {self.url}: {_one_line(orig)}. If it was written by "
                     "another program, move it away or set BENTOML_HOME to another directory.") from None
-            raise RepositoryError(f"cannot {doing} in the metadata database {self.url}: {orig}") from None
+            if doing == "open":
+                raise RepositoryError(f"cannot open the metadata database {self.url}: {_one_line(orig)}") from None
+            raise RepositoryError(f"cannot {doing} in the metadata database {self.url}: {_one_line(orig)}") from None
         except OSError as exc:
             if is_no_space(exc):
                 raise RepositoryError(disk_full_message(self.path or self.url)) from None
@@ -199,45 +252,64 @@ class MetadataStore:
             raise RepositoryError(f"cannot {doing}: the metadata database {self.path or self.url} is opened "
                                   f"read-only ({where} is {unwritable_reason(where) or 'not writable'})")
 
-    def _schema(self, conn: sa.Connection) -> bool:
-        """Whether the schema is complete; raises for a database that is not ours.
+    def _foreign(self, what: str) -> RepositoryError:
+        return RepositoryError(
+            f"the metadata database {self.url} was written by another program ({what}); bentoml will "
+            "not migrate or change it. Move it away or set BENTOML_HOME (or --db-url) to another database.")
+
+    def _schema(self, conn: sa.Connection) -> "tuple[Optional[str], bool]":
+        """``(revision, pre_alembic)``: the Alembic revision recorded (None: none), and whether
+        the database holds the complete schema of a bentoml before Alembic; raises for a
+        database that is not ours, or one a newer bentoml upgraded.
 
         Tables of ours without the meta rows are a schema an older bentoml was
         killed while creating (it did not create it in one transaction): not foreign."""
         tables = set(sa.inspect(conn).get_table_names())
-        if tables - set(_md.tables):
-            raise RepositoryError(
-                f"the metadata database {self.url} was written by another program "
-                f"(tables: {', '.join(sorted(tables))}); bentoml will not migrate or change it. "
-                "Move it away or set BENTOML_HOME to another directory.")
+        if tables - set(_md.tables) - {VERSION_TABLE}:
+            raise self._foreign(f"tables: {', '.join(sorted(tables))}")
         meta = {}
         if meta_table.name in tables:
             meta = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
         if meta.get("application", APPLICATION) != APPLICATION:
-            raise RepositoryError(f"the metadata database {self.url} was written by another "
-                                  f"program ({meta.get('application')!r}); refusing to use it")
+            raise self._foreign(repr(meta.get("application")))
         if "application" in meta and meta.get("schema_version") != SCHEMA_VERSION:
             raise RepositoryError(f"the metadata database {self.url} has schema "
                                   f"{meta.get('schema_version')}; this bentoml reads {SCHEMA_VERSION}")
-        return "application" in meta and tables == set(_md.tables)
+        if VERSION_TABLE not in tables:
+            return None, "application" in meta and tables == set(BASELINE_TABLES)
+        revisions = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        if "application" not in meta:  # we write both in one transaction: someone else's Alembic
+            raise self._foreign(f"tables: {', '.join(sorted(tables))}, Alembic revision {', '.join(revisions)}")
+        if len(revisions) != 1 or revisions[0] not in REVISIONS:
+            raise RepositoryError(
+                f"the metadata database {self.url} has schema revision {', '.join(revisions) or '(none)'}, "
+                f"which this bentoml does not know (it knows {', '.join(REVISIONS)}): a newer bentoml "
+                "upgraded it. Upgrade bentoml to use it.")
+        return revisions[0], False
 
     def _init_schema(self) -> None:
         with self._errors("open"):
             with self.engine.connect() as conn:  # a look first: a foreign database is never locked
-                complete = self._schema(conn)
+                revision, pre_alembic = self._schema(conn)
             if not self.writable:
-                if not complete:
+                # Read as it is: every known revision holds the columns this bentoml reads
+                # (a revision that changes them must make read-only opening refuse older ones).
+                if revision is None and not pre_alembic:
                     raise RepositoryError(
                         f"the metadata database {self.url} is incomplete and opened read-only "
                         f"({os.path.dirname(self.path or '') or self.url} cannot be written); "
                         "open the repository once where it is writable")
                 return  # no schema to create, no journal mode to switch
-            if not complete:
-                # The whole schema in one transaction; IMMEDIATE makes concurrent creators take turns.
+            if revision != HEAD:
+                # Create, stamp or upgrade in one transaction; concurrent openers take turns
+                # (IMMEDIATE on SQLite, an advisory lock on PostgreSQL) and look again.
                 with self.engine.connect().execution_options(sqlite_begin_immediate=True) as conn:
                     with conn.begin():
-                        if not self._schema(conn):
-                            _create_schema(conn)
+                        if self.engine.dialect.name == "postgresql":
+                            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_SCHEMA_LOCK})
+                        revision, pre_alembic = self._schema(conn)
+                        if revision != HEAD:
+                            _migrate(conn, revision, pre_alembic, self.url)
             if self.engine.dialect.name == "sqlite":
                 self._switch_to_wal()
 

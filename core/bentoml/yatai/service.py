@@ -122,7 +122,7 @@ def start_yatai_service(options: YataiOptions) -> int:
              "* The API is HTTP/JSON (OpenAPI at http://" + api + "/docs.json); "
              "0.x gRPC clients are not supported",
              f"* Debug mode: {'on' if logging.getLogger('bentoml').isEnabledFor(logging.DEBUG) else 'off'}",
-             f"* Repository: metadata {repo.db_url}, files {repo.base_url}"]
+             f"* Repository: metadata {repo.metadata.url}, files {repo.base_url}"]
     if ui_sock is not None:
         lines.append(f"* Web UI: running on http://{_shown(options.host, ui_sock.getsockname()[1])}")
     lines += [f"* Running on {api} (Press CTRL+C to quit)",

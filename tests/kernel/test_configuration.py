@@ -342,3 +342,17 @@ def test_the_command_as_a_user_runs_it(bentoml_home):
     assert done.returncode == 0, done.stderr
     got = subprocess.run(run + ["get", "yatai_service.url"], env=env, capture_output=True, text=True)
     assert got.stdout == "http://127.0.0.1:50051\n"
+
+
+def test_bentoml_yatai_token_is_the_tokens_short_variable(bentoml_home, monkeypatch):
+    """Issue 14's ``BENTOML_YATAI_TOKEN``: read after 0.x's ``BENTOML__YATAI_SERVICE__TOKEN``."""
+    from bentoml import configuration
+
+    monkeypatch.setenv("BENTOML_YATAI_TOKEN", "short-var-token")
+    assert configuration.config_value("yatai_service.token") == "short-var-token"
+    monkeypatch.setenv("BENTOML__YATAI_SERVICE__TOKEN", "long-var-token")
+    assert configuration.config_value("yatai_service.token") == "long-var-token"
+    monkeypatch.delenv("BENTOML__YATAI_SERVICE__TOKEN")
+    monkeypatch.setenv("BENTOML_YATAI_TOKEN", "has space")
+    with pytest.raises(Exception, match=r"from \$BENTOML_YATAI_TOKEN"):
+        configuration.config_value("yatai_service.token")

@@ -30,8 +30,9 @@ def test_every_key_is_in_the_readme_table():
         if row is None:
             problems.append(f"{name}: no row")
             continue
-        if row[1] != f"`{spec.env_var}`":
-            problems.append(f"{name}: environment variable {row[1]!r}, not `{spec.env_var}`")
+        variables = ", ".join(f"`{var}`" for var in (spec.env_var, *spec.env_aliases))
+        if row[1] != variables:
+            problems.append(f"{name}: environment variables {row[1]!r}, not {variables}")
         if row[2] != (spec.default or "(unset)"):
             problems.append(f"{name}: default {row[2]!r}, not {spec.default or '(unset)'!r}")
     assert not problems, "README.md's configuration table is out of date:\n" + "\n".join(problems)

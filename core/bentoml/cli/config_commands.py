@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import configparser
 import io
-import os
 from typing import Dict, List, Tuple
 
 import click
@@ -43,8 +42,8 @@ def _parse_pairs(pairs: Tuple[str, ...]) -> Dict[str, str]:
 
 def _note_env_overrides(keys: List[str]) -> None:
     for key in keys:
-        var = KEYS[key].env_var
-        if var in os.environ:
+        var = KEYS[key].set_env_var()
+        if var is not None:
             click.echo(f"note: ${var} is set and wins over {configuration.config_file_path()} "
                        f"for {key}", err=True)
 
@@ -147,7 +146,7 @@ def view_effective(output: str) -> None:
         if spec.section != current:
             lines += ([""] if lines else []) + [f"[{spec.section}]"]
             current = spec.section
-        origin = {"env": f"from ${spec.env_var}", "file": "from bentoml.cfg", "default": "default"}[source]
+        origin = {"env": f"from ${spec.set_env_var() or spec.env_var}", "file": "from bentoml.cfg", "default": "default"}[source]
         lines.append(f"# {spec.doc} ({origin})")
         shown = configuration.masked(key, value)
         lines.append(f"{spec.option} = {shown}" if shown is not None else f"# {spec.option} is not set")

@@ -40,9 +40,9 @@ _MASK = "********"
 
 def _raw(spec: ConfigKey) -> Tuple[Optional[str], str]:
     """The text configured for ``spec`` and its source; the file is read only when needed."""
-    env = os.environ.get(spec.env_var)
-    if env is not None:
-        return (env.strip() or None), ENV
+    var = spec.set_env_var()
+    if var is not None:
+        return (os.environ[var].strip() or None), ENV
     parser = read_config_file()
     if parser.has_option(spec.section, spec.option):
         value = parser.get(spec.section, spec.option).strip()
@@ -64,7 +64,8 @@ def _value(spec: ConfigKey) -> Tuple[Optional[str], str]:
         return spec.validate(value), source
     except InvalidArgument as exc:
         if source == ENV:
-            where, fix = f"from ${spec.env_var}", f"change or unset {spec.env_var}"
+            var = spec.set_env_var()
+            where, fix = f"from ${var}", f"change or unset {var}"
         else:
             where, fix = f"in {config_file_path()}", (f"fix it with `bentoml config set {spec.name}=...` "
                                                       f"or `bentoml config unset {spec.name}`")

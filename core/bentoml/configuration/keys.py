@@ -13,7 +13,7 @@ import difflib
 import ipaddress
 import os
 import re
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 import attrs
@@ -33,6 +33,8 @@ class ConfigKey:
     validate: Callable[[str], str]
     #: shown masked by ``bentoml config view`` and ``view-effective``
     secret: bool = False
+    #: more environment variables that override the file, after :attr:`env_var`
+    env_aliases: Tuple[str, ...] = ()
 
     @property
     def section(self) -> str:
@@ -48,6 +50,10 @@ class ConfigKey:
     def env_var(self) -> str:
         """The environment variable that overrides the file (``BENTOML__YATAI_SERVICE__URL``)."""
         return env_var_name(self.name)
+
+    def set_env_var(self) -> Optional[str]:
+        """The first of :attr:`env_var` and :attr:`env_aliases` that is set, or None."""
+        return next((var for var in (self.env_var, *self.env_aliases) if var in os.environ), None)
 
 
 def env_var_name(key: str) -> str:
@@ -170,7 +176,8 @@ KEYS: Dict[str, ConfigKey] = {key.name: key for key in [
               "A PEM file of the CA certificates that sign an https:// server's certificate",
               validate_ca_bundle),
     ConfigKey("yatai_service.token", None,
-              "The token sent to the YataiService (`view` masks it)", validate_token, secret=True),
+              "The token sent to the YataiService (`view` masks it)", validate_token, secret=True,
+              env_aliases=("BENTOML_YATAI_TOKEN",)),
     ConfigKey("cache.max_size", "10GiB",
               "How much the cache of fetched bundles keeps before evicting the least recently used",
               _validate_size),

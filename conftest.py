@@ -19,7 +19,7 @@ def pytest_configure(config):
     global _run_home
     _run_home = tempfile.mkdtemp(prefix="bentoml-test-home-")
     os.environ["BENTOML_HOME"] = _run_home
-    for var in [v for v in os.environ if v.startswith("BENTOML__") or v == "BENTOML_CACHE_DIR"]:
+    for var in [v for v in os.environ if v.startswith("BENTOML__") or v in ("BENTOML_CACHE_DIR", "BENTOML_YATAI_TOKEN")]:
         del os.environ[var]
 
 

@@ -68,7 +68,7 @@ def bentoml_home(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     """
     home = tmp_path / "bentoml_home"
     monkeypatch.setenv("BENTOML_HOME", str(home))
-    for var in [v for v in os.environ if v.startswith("BENTOML__") or v == "BENTOML_CACHE_DIR"]:
+    for var in [v for v in os.environ if v.startswith("BENTOML__") or v in ("BENTOML_CACHE_DIR", "BENTOML_YATAI_TOKEN")]:
         monkeypatch.delenv(var)
     _reset_repository()
     try:

@@ -97,14 +97,8 @@ def _lock(path: str, shared: bool, blocking: bool = True) -> Optional[int]:
             if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
             return _lock_read_only(path, mode)
-        try:
-            fcntl.flock(fd, mode)
-        except BlockingIOError:
-            os.close(fd)
+        if not _flock_or_close(fd, mode):
             return None
-        except BaseException:
-            os.close(fd)
-            raise
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
@@ -119,15 +113,20 @@ def _lock_read_only(path: str, mode: int) -> Optional[int]:
     replaced, so the lock only keeps up the protocol with processes that can; without a
     lock file, its folder is locked instead."""
     fd = os.open(path if os.path.exists(path) else os.path.dirname(path), os.O_RDONLY)
+    return fd if _flock_or_close(fd, mode) else None
+
+
+def _flock_or_close(fd: int, mode: int) -> bool:
+    """Lock ``fd``; False (and ``fd`` closed) when a non-blocking lock is held elsewhere."""
     try:
         fcntl.flock(fd, mode)
     except BlockingIOError:
         os.close(fd)
-        return None
+        return False
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return True
 
 
 def _close_all(held: Dict[str, int]) -> None:

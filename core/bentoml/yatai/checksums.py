@@ -52,10 +52,5 @@ class ChecksumCache:
 
     def checksum(self, record: BundleRecord, bundle_dir: str) -> str:
         """The checksum of ``record``, whose files are in ``bundle_dir`` (hashed when not known)."""
-        key = self._key(record)
-        with self._lock:
-            known = self._entries.get(key)
-            if known is not None:
-                self._entries.move_to_end(key)
-                return known
-        return self.remember(record, file_manifest(bundle_dir))
+        known = self.known(record)
+        return known if known is not None else self.remember(record, file_manifest(bundle_dir))

@@ -26,6 +26,18 @@ def _write_tree(root: pathlib.Path) -> Dict[str, bytes]:
     return files
 
 
+def small_bundle(tmp_path: pathlib.Path) -> pathlib.Path:
+    """``tmp_path/bundle``: a ``bentoml.yml``, an empty folder and an executable
+    ``docker-entrypoint.sh``, for a storage plugin's own tests of modes and folders."""
+    src = tmp_path / "bundle"
+    (src / "empty").mkdir(parents=True, exist_ok=True)
+    (src / "bentoml.yml").write_text("name: Svc\n")
+    script = src / "docker-entrypoint.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    return src
+
+
 def _read_tree(root: pathlib.Path) -> Dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 

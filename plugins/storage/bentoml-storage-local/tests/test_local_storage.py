@@ -7,6 +7,7 @@ import pytest
 from bentoml.exceptions import RepositoryError
 from bentoml.repository.storage import get_storage
 from bentoml.testing import StorageBackendContract
+from bentoml.testing.contracts.storage import small_bundle as bundle
 from bentoml_storage_local import LocalStorage
 
 
@@ -17,16 +18,6 @@ class TestLocalStorage(StorageBackendContract):
 
     def make_backend(self, tmp_path):
         return LocalStorage(str(tmp_path / "repository"))
-
-
-def bundle(tmp_path):
-    src = tmp_path / "bundle"
-    (src / "empty").mkdir(parents=True, exist_ok=True)
-    (src / "bentoml.yml").write_text("name: Svc\n")
-    script = src / "docker-entrypoint.sh"
-    script.write_text("#!/bin/sh\n")
-    script.chmod(0o755)
-    return src
 
 
 def test_get_storage_picks_local_for_paths_and_file_urls(plugin_registry, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from bentoml.exceptions import RepositoryError
 from bentoml.repository.storage import get_storage
 from bentoml.testing import StorageBackendContract
+from bentoml.testing.contracts.storage import small_bundle as bundle
 from bentoml_storage_s3 import S3Storage
 from bentoml_storage_s3.testing import AWS_VARIABLES, aws_env
 
@@ -25,16 +26,6 @@ class TestS3Storage(StorageBackendContract):
 
     def make_backend(self, tmp_path):
         return S3Storage(f"s3://{self.bucket}/team/bentos")
-
-
-def bundle(tmp_path):
-    src = tmp_path / "bundle"
-    (src / "empty").mkdir(parents=True, exist_ok=True)
-    (src / "bentoml.yml").write_text("name: Svc\n")
-    script = src / "docker-entrypoint.sh"
-    script.write_text("#!/bin/sh\n")
-    script.chmod(0o755)
-    return src
 
 
 def test_get_storage_picks_s3_for_s3_urls(plugin_registry):

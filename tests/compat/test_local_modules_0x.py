@@ -29,6 +29,8 @@ from typing import Dict
 import pytest
 
 from bentoml.testing.server import Server
+from bentoml.testing.venvs import run_checked as _run
+from bentoml.testing.venvs import venv_with
 
 pytestmark = pytest.mark.slow
 
@@ -94,12 +96,6 @@ def _write(root: pathlib.Path, files: Dict[str, str]) -> pathlib.Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
-
-
-def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kwargs)
-    assert proc.returncode == 0, f"{cmd}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
-    return proc
 
 
 def _env(home: pathlib.Path) -> Dict[str, str]:
@@ -265,20 +261,9 @@ def test_two_versions_side_by_side_each_import_their_own_modules(tmp_path, lazy_
     assert json.loads(out) == [["zwei"], ["two"], ["vier"]]
 
 
-def _uv():
-    beside = pathlib.Path(sys.executable).parent / "uv"
-    return str(beside) if beside.exists() else shutil.which("uv")
-
-
 def test_pip_installed_package(lazy_bundle, tmp_path, decoy_cwd):
     venv = tmp_path / "venv"
-    uv = _uv()
-    if uv:
-        _run([uv, "venv", "--quiet", "--python", sys.executable, venv])
-        _run([uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", lazy_bundle])
-    else:
-        _run([sys.executable, "-m", "venv", venv])
-        _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", lazy_bundle])
+    venv_with(lazy_bundle, venv)
     try:
         env = _env(tmp_path / "home")
         code = ("import json, LazyLocalService; svc = LazyLocalService.load(); "

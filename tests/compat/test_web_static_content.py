@@ -23,6 +23,8 @@ import pytest
 import yaml
 
 from bentoml.testing.server import Server
+from bentoml.testing.venvs import run_checked as _run
+from bentoml.testing.venvs import venv_with
 
 pytestmark = pytest.mark.slow
 
@@ -55,12 +57,6 @@ FILES = {
     "static/.env": "API_KEY=hunter2\n",
     "static/.well-known/security.txt": "Contact: mailto:security@example.com\n",
 }
-
-
-def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kwargs)
-    assert proc.returncode == 0, f"{cmd}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
-    return proc
 
 
 def _project(root: pathlib.Path) -> pathlib.Path:
@@ -220,23 +216,12 @@ def test_save_names_a_dangling_link_and_leaves_nothing(tmp_path):
     assert not (tmp_path / "bundle").exists() and not list(tmp_path.glob(".bundle.partial-*"))
 
 
-def _uv():
-    beside = pathlib.Path(sys.executable).parent / "uv"
-    return str(beside) if beside.exists() else shutil.which("uv")
-
-
 def test_the_pip_installed_package_carries_the_web_ui(tmp_path):
     project = _project(tmp_path / "project")
     bundle = tmp_path / "bundle"
     _run([sys.executable, "save.py", bundle], cwd=project)
     venv = tmp_path / "venv"
-    uv = _uv()
-    if uv:
-        _run([uv, "venv", "--quiet", "--python", sys.executable, venv])
-        _run([uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", bundle])
-    else:
-        _run([sys.executable, "-m", "venv", venv])
-        _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", bundle])
+    venv_with(bundle, venv)
     try:
         code = ("import json, os, UiService; folder = UiService.load().get_web_static_content_path(); "
                 "print(json.dumps([folder, open(os.path.join(folder, 'img', 'logo.png'), 'rb').read().hex()]))")

@@ -12,25 +12,16 @@ import hashlib
 import json
 import pathlib
 import shutil
-import subprocess
-import sys
 
 import pytest
+
+from bentoml.testing.venvs import run_checked as _run
+from bentoml.testing.venvs import uv_command as _uv
+from bentoml.testing.venvs import venv_with
 
 pytestmark = pytest.mark.slow
 
 SETOSA_INPUT = "--input=[[5.1, 3.5, 1.4, 0.2]]"  # IrisClassifier run predict --input='[[5.1, 3.5, 1.4, 0.2]]'
-
-
-def _uv():
-    beside = pathlib.Path(sys.executable).parent / "uv"
-    return str(beside) if beside.exists() else shutil.which("uv")
-
-
-def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kwargs)
-    assert proc.returncode == 0, f"{cmd}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
-    return proc
 
 
 def _snapshot(root: str):
@@ -44,13 +35,7 @@ def installed(saved_path, tmp_path_factory):
     """A fresh venv with ``pip install $saved_path`` done; returns (venv, before, after snapshots)."""
     venv = tmp_path_factory.mktemp("installed") / "venv"
     before = _snapshot(saved_path)
-    uv = _uv()
-    if uv:
-        _run([uv, "venv", "--quiet", "--python", sys.executable, venv])
-        _run([uv, "pip", "install", "--python", venv / "bin" / "python", saved_path])
-    else:
-        _run([sys.executable, "-m", "venv", venv])
-        _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", saved_path])
+    venv_with(saved_path, venv, quiet=False)
     yield venv, before, _snapshot(saved_path)
     shutil.rmtree(venv, ignore_errors=True)  # a whole environment: don't leave it in pytest's basetemp
 

@@ -22,7 +22,7 @@ http = urllib3.PoolManager(retries=False, timeout=30)
 @pytest.fixture(scope="module")
 def s3_server(moto_s3, start_yatai, tmp_path_factory):
     moto_s3.create_bucket("team-bentos")
-    return start_yatai(tmp_path_factory.mktemp("s3-server"), "--no-ui", "--upload-timeout", "1",
+    return start_yatai(tmp_path_factory.mktemp("s3-server"), "--no-ui", "--upload-timeout", "3",
                        "--repo-base-url", "s3://team-bentos/bentos")
 
 
@@ -111,3 +111,54 @@ def test_local_mode_stores_in_s3_through_bentoml_repository_url(moto_s3, service
     record = json.loads(cli(home, None, "get", "TeamText:solo-1", BENTOML_REPOSITORY_URL="s3://solo-bentos/mine").stdout)
     assert record["uri"] == {"type": "S3", "uri": "s3://solo-bentos/mine/TeamText/solo-1"}
     assert "mine/TeamText/solo-1/bentoml.yml" in moto_s3.keys("solo-bentos")
+
+
+def _put(server, session, rel, data, sha256=None):
+    import hashlib
+
+    return http.request("PUT", f"{server.url}{API_PREFIX}/uploads/{session}/files/{rel}", body=data,
+                        headers={SHA256_HEADER: sha256 or hashlib.sha256(data).hexdigest()})
+
+
+def test_an_upload_streams_into_the_bucket_not_the_servers_disk(s3_server, moto_s3):
+    """Each file goes to its final key as it arrives (only bentoml.yml stays on the server's
+    disk, for the commit); nothing is listed until the commit."""
+    session = _open_and_send(s3_server, "s3-streamed")
+    big = bytes(range(256)) * 12 * 1024  # 3 MiB
+    assert _put(s3_server, session, "artifacts/weights.bin", big).status == 201
+    keys = moto_s3.keys("team-bentos")
+    assert "bentos/TeamText/s3-streamed/artifacts/weights.bin" in keys
+    assert "bentos/.manifests/TeamText/s3-streamed.json" not in keys
+    on_disk = [p.name for p in (s3_server.home / "tmp").rglob("*") if p.is_file() and p.name != ".lock"]
+    assert "weights.bin" not in on_disk and "bentoml.yml" in on_disk
+    listed = s3_server.get_json(f"{API_PREFIX}/bundles?name=TeamText")
+    assert "s3-streamed" not in json.dumps(listed)
+    # a second upload of the same version is refused while this one runs
+    answer = http.request("POST", f"{s3_server.url}{API_PREFIX}/uploads",
+                          body=json.dumps({"name": "TeamText", "version": "s3-streamed"}),
+                          headers={"Content-Type": "application/json"})
+    assert answer.status == 409 and b"being uploaded" in answer.data
+    assert http.request("DELETE", f"{s3_server.url}{API_PREFIX}/uploads/{session}").status == 200
+    assert not [k for k in moto_s3.keys("team-bentos") if "s3-streamed" in k]
+
+
+def test_a_file_with_wrong_bytes_leaves_no_object(s3_server, moto_s3):
+    session = _open_and_send(s3_server, "s3-corrupt")
+    answer = _put(s3_server, session, "artifacts/model.pkl", b"good bytes" * 1000, sha256="0" * 64)
+    assert answer.status == 400 and b"do not match their sha256" in answer.data
+    assert "bentos/TeamText/s3-corrupt/artifacts/model.pkl" not in moto_s3.keys("team-bentos")
+    http.request("DELETE", f"{s3_server.url}{API_PREFIX}/uploads/{session}")
+
+
+def test_a_server_killed_mid_upload_leaves_no_objects_after_restart(moto_s3, start_yatai, tmp_path):
+    moto_s3.create_bucket("killed-bentos")
+    args = ("--no-ui", "--repo-base-url", "s3://killed-bentos/b")
+    server = start_yatai(tmp_path / "home", *args)
+    session = _open_and_send(server, "s3-killed")
+    assert _put(server, session, "artifacts/part.bin", b"p" * 100_000).status == 201
+    assert "b/TeamText/s3-killed/artifacts/part.bin" in moto_s3.keys("killed-bentos")
+    server.kill()
+    restarted = start_yatai(tmp_path / "home", *args)
+    assert not [k for k in moto_s3.keys("killed-bentos") if "s3-killed" in k]
+    # and the version is free again: a new upload of it opens
+    _open_and_send(restarted, "s3-killed")

@@ -33,6 +33,7 @@ from bentoml.repository.interface import Repository, check_list_arguments
 from bentoml.repository.metadata import MetadataStore
 from bentoml.repository.record import BundleRecord, ServiceSummary
 from bentoml.repository.storage import StorageBackend, StoredBundle, get_storage, url_scheme
+from bentoml.repository.streamed_add import StreamedAdd
 from bentoml.repository.tags import LATEST, parse_tag
 from bentoml.repository.workdirs import owned_workdir, remove_abandoned
 
@@ -125,6 +126,23 @@ class LocalRepository(Repository):
             raise
         logger.debug("added %s:%s from %s", name, version, bundle_dir)
         return self.get(f"{name}:{version}")
+
+    def reserve_streamed(self, name: str, version: str) -> Optional[StreamedAdd]:
+        """Reserve ``name:version`` for an add whose files stream straight into storage (a
+        team server's upload to S3: :mod:`bentoml.repository.streamed_add`); None where the
+        storage has no :meth:`~bentoml.repository.storage.StorageBackend.bundle_writer`
+        (write the files locally and call :meth:`add_dir`).  A version that exists or is
+        being uploaded is :class:`~bentoml.exceptions.BundleExists`."""
+        name, version = validate_name(name), validate_version(version)
+        self._require_writable("save")
+        self.storage.check_writable()
+        self.cleanup_interrupted()
+        writer = self.storage.bundle_writer(name, version)
+        if writer is None:
+            return None
+        if not self.metadata.insert_pending(name, version, writer.uri, self.storage.uri_type):
+            raise BundleExists(f"{name}:{version} already exists in the repository or is being uploaded")
+        return StreamedAdd(self.metadata, name, version, writer)
 
     def _undo_save(self, name: str, version: str, uri: Optional[str]) -> None:
         """Forget a failed save; what cannot be undone now the next save does (its pid is gone)."""

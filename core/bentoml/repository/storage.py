@@ -50,6 +50,38 @@ class StoredBundle(abc.ABC):
         """A binary reader of the file ``path`` (one of ``files``), read sequentially."""
 
 
+class BundleWriter(abc.ABC):
+    """A bundle written file by file at its final place, stored only once :meth:`finish` ran.
+
+    A team server streams an upload straight into storage through one
+    (``StorageBackend.bundle_writer``) instead of keeping it on its own disk and
+    copying it at the commit.  Until ``finish`` the bundle does not exist
+    (``exists`` is False, nothing reads it), and ``discard`` or the storage's
+    ``delete`` of its URI removes what was written.
+    """
+
+    #: Where the bundle is stored (``StorageBackend.uri_for(name, version)``).
+    uri: str
+
+    @abc.abstractmethod
+    def write(self, path: str, reader: BinaryIO, mode: int) -> int:
+        """Store the file ``path`` (a safe relative posix path) from ``reader``, read to its
+        end, with ``mode`` bits; a path written again is replaced.  Returns its size."""
+
+    @abc.abstractmethod
+    def remove(self, path: str) -> None:
+        """Forget the file ``path`` (a write whose bytes turned out wrong); missing is fine."""
+
+    @abc.abstractmethod
+    def finish(self, folders: List[str], files: List[StoredFile]) -> str:
+        """Make the bundle of exactly ``files`` (each written, with its sha256) and ``folders``
+        exist; returns its URI.  Files written but not listed are removed."""
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Remove everything written (an aborted or expired upload)."""
+
+
 class StorageBackend(abc.ABC):
     """Stores whole bundle directories under a base URL.
 
@@ -96,6 +128,12 @@ class StorageBackend(abc.ABC):
 
     def check_writable(self) -> None:
         """Raise :class:`bentoml.exceptions.RepositoryError` if saving cannot work."""
+
+    def bundle_writer(self, name: str, version: str) -> Optional[BundleWriter]:
+        """A writer that stores ``name:version`` file by file at its final place, for storage
+        where a copy at the end costs what the upload did (S3); None where writing the bundle
+        locally and then calling ``put_dir`` is as good (local disk)."""
+        return None
 
     def stored_bundle(self, uri: str) -> Optional[StoredBundle]:
         """The bundle at ``uri`` to read file by file where it is (a team server streams it to

@@ -23,6 +23,7 @@ from bentoml.exceptions import BentoMLException, BundleError, BundleExists, Inva
 from bentoml.repository.interface import ORDER_BY
 from bentoml.repository.local_repository import LocalRepository
 from bentoml.repository.record import BundleRecord
+from bentoml.repository.storage import StoredFile
 from bentoml.repository.tags import LATEST
 from bentoml.server.access_log import AccessLog
 from bentoml.server.app import ERROR_ENVIRON, REQUEST_ID_ENVIRON, InFlight, ServiceApp
@@ -230,7 +231,8 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
             pass
         else:  # refused before any byte is sent; the commit checks again
             raise BundleExists(f"{name}:{version} already exists in the repository")
-        session = sessions.open(name, version)
+        # the files stream straight into storage where it takes them file by file (S3)
+        session = sessions.open(name, version, reserve=lambda: repo.reserve_streamed(name, version))
         return _json({"session": session.id, "name": name, "version": version,
                       "timeout": sessions.timeout}, 201)
 
@@ -252,7 +254,12 @@ def create_api_app(repo: LocalRepository, sessions: SessionStore, checksums: Che
             if (config.name, config.version) != (session.name, session.version):
                 raise InvalidArgument(f"the uploaded bentoml.yml names {config.name}:{config.version}, "
                                       f"not {session.tag} the session was opened for")
-            record = repo.add_dir(session.bundle_dir)
+            if session.streamed is not None:
+                session.streamed.commit(config, [StoredFile(rel, size, session.modes[rel], sha256)
+                                                 for rel, (sha256, size) in sorted(session.files.items())])
+                record = repo.get(f"{session.name}:{session.version}")
+            else:
+                record = repo.add_dir(session.bundle_dir)
             checksums.remember(record, {rel: sha256 for rel, (sha256, _size) in session.files.items()})
         finally:
             session.close()

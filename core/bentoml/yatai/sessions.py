@@ -9,6 +9,13 @@ server's home, a working directory the server process holds a lock on
 (:mod:`bentoml.repository.workdirs`): when the server is killed the lock goes
 with it and the next start removes them.  A session idle (no request) for
 ``timeout`` seconds expires and its files are removed; a retry opens a new one.
+
+Where the storage can take a bundle file by file (S3: a
+:class:`~bentoml.repository.streamed_add.StreamedAdd`), each file streams
+straight to its final place as it arrives, checked on the way, and only
+``bentoml.yml`` is also kept on disk; the commit then stores the manifest and
+registers the bundle without copying it again.  An expired, aborted or
+refused session's objects are deleted with it.
 """
 from __future__ import annotations
 
@@ -19,12 +26,15 @@ import os
 import secrets
 import threading
 import time
-from typing import BinaryIO, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, BinaryIO, Dict, List, Optional, Tuple
 
 from bentoml.bundle.manifest import safe_relpath
 from bentoml.exceptions import BadInput, BentoMLException, NotFound
 from bentoml.repository.workdirs import owned_workdir
 from bentoml.yatai.protocol import DEFAULT_UPLOAD_TIMEOUT
+
+if TYPE_CHECKING:
+    from bentoml.repository.streamed_add import StreamedAdd
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +59,20 @@ class UploadSession:
     """One bundle being uploaded: its files so far (relative path -> sha256, size)."""
 
     def __init__(self, session_id: str, name: str, version: str, directory: str,
-                 holder: contextlib.ExitStack):
+                 holder: contextlib.ExitStack, streamed: Optional["StreamedAdd"] = None):
         self.id = session_id
         self.name = name
         self.version = version
         self.directory = directory
         self.bundle_dir = os.path.join(directory, "bundle")
         self.files: Dict[str, Tuple[str, int]] = {}
+        self.modes: Dict[str, int] = {}  # of the files streamed into storage
         self.last_active = time.monotonic()
         self.busy = 0  # requests using it now: it never expires under them
         self.committing = False
         self._holder = holder  # the owned working directory, removed when closed
+        #: where the files stream to, when the storage takes them file by file
+        self.streamed = streamed
 
     @property
     def tag(self) -> str:
@@ -67,8 +80,13 @@ class UploadSession:
         return f"{self.name}:{self.version}"
 
     def close(self) -> None:
-        """Remove the session's files (its working directory)."""
-        self._holder.close()
+        """Remove the session's files (its working directory, and what it streamed into
+        storage unless that was committed)."""
+        try:
+            if self.streamed is not None:
+                self.streamed.abort()
+        finally:
+            self._holder.close()
 
 
 class SessionStore:
@@ -84,16 +102,24 @@ class SessionStore:
         self._stop = threading.Event()
         self._sweeper: Optional[threading.Thread] = None
 
-    def open(self, name: str, version: str) -> UploadSession:
-        """A new session for ``name:version`` (validated by the caller)."""
+    def open(self, name: str, version: str, reserve=None) -> UploadSession:
+        """A new session for ``name:version`` (validated by the caller); ``reserve()``, when
+        given, returns the :class:`StreamedAdd` its files stream to, or None."""
         if len(self._sessions) >= self.max_sessions:
             raise TooManySessions(f"{len(self._sessions)} uploads are in progress, the most this server "
                                   f"takes at once; try again in a while")
+        streamed = reserve() if reserve is not None else None
         holder = contextlib.ExitStack()
-        directory = holder.enter_context(owned_workdir(self.tmp_dir, "upload-"))
-        os.makedirs(os.path.join(directory, "bundle"))
-        os.makedirs(os.path.join(directory, "incoming"))
-        session = UploadSession(secrets.token_hex(16), name, version, directory, holder)
+        try:
+            directory = holder.enter_context(owned_workdir(self.tmp_dir, "upload-"))
+            os.makedirs(os.path.join(directory, "bundle"))
+            os.makedirs(os.path.join(directory, "incoming"))
+        except BaseException:
+            holder.close()
+            if streamed is not None:
+                streamed.abort()
+            raise
+        session = UploadSession(secrets.token_hex(16), name, version, directory, holder, streamed)
         with self._lock:
             self._sessions[session.id] = session
         logger.info("upload session %s opened for %s", session.id, session.tag)
@@ -123,6 +149,8 @@ class SessionStore:
         sha256 = (sha256 or "").strip().lower()
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise BadInput(f"{rel}: the X-Content-SHA256 header must be the file's sha256 in hex")
+        if session.streamed is not None:
+            return self._receive_streamed(session, rel, sha256, body, length, executable)
         incoming = os.path.join(session.directory, "incoming", secrets.token_hex(8))
         digest, size = hashlib.sha256(), 0
         try:
@@ -153,6 +181,35 @@ class SessionStore:
                 os.unlink(incoming)
         session.files[rel] = (sha256, size)
         return sha256, size
+
+    def _receive_streamed(self, session: UploadSession, rel: str, sha256: str, body: BinaryIO,
+                          length: Optional[int], executable: bool) -> Tuple[str, int]:
+        """:meth:`receive` into storage: the bytes go on as they are checked; an object whose
+        bytes turn out wrong is removed.  ``bentoml.yml`` is kept on disk too, for the commit."""
+        assert session.streamed is not None
+        for other in session.files:  # storage keys cannot tell a file from a folder
+            if other.startswith(rel + "/") or rel.startswith(other + "/"):
+                raise BadInput(f"{rel}: the path conflicts with another file of the upload")
+        session.files.pop(rel, None)  # a file sent again replaces itself
+        keep = os.path.join(session.bundle_dir, rel) if rel == "bentoml.yml" else None
+        reader = _CheckedReader(body, length, keep)
+        writer = session.streamed.writer
+        try:
+            writer.write(rel, reader, 0o755 if executable else 0o644)
+            if length is not None and reader.size != length:
+                raise BadInput(f"{rel}: the body ended after {reader.size} of {length} bytes")
+            if reader.digest.hexdigest() != sha256:
+                raise BadInput(f"{rel}: the bytes received do not match their sha256 {sha256}")
+        except BaseException:
+            writer.remove(rel)
+            if keep is not None and os.path.exists(keep):
+                os.unlink(keep)
+            raise
+        finally:
+            reader.close()
+        session.files[rel] = (sha256, reader.size)
+        session.modes[rel] = 0o755 if executable else 0o644
+        return sha256, reader.size
 
     def take_for_commit(self, session_id: str, manifest: Dict[str, str]) -> UploadSession:
         """The session, checked against ``manifest`` (path -> sha256) and out of the store:
@@ -195,9 +252,9 @@ class SessionStore:
             for session in expired:
                 del self._sessions[session.id]
         for session in expired:
+            session.close()
             logger.info("upload session %s for %s expired after %g s idle; its files are removed",
                         session.id, session.tag, self.timeout)
-            session.close()
         return [s.id for s in expired]
 
     @property
@@ -226,6 +283,36 @@ class SessionStore:
             sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             session.close()
+
+
+class _CheckedReader:
+    """A request body read to at most ``length`` bytes, its sha256 and size counted on the
+    way (and the bytes copied to the file ``keep``, when given)."""
+
+    def __init__(self, body: BinaryIO, length: Optional[int], keep: Optional[str]):
+        self._body = body
+        self._left = length
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._keep = open(keep, "wb") if keep else None
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = _CHUNK
+        if self._left is not None:
+            n = min(n, self._left)
+        chunk = self._body.read(n) if n else b""
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        if self._left is not None:
+            self._left -= len(chunk)
+        if self._keep is not None:
+            self._keep.write(chunk)
+        return chunk
+
+    def close(self) -> None:
+        if self._keep is not None:
+            self._keep.close()
 
 
 def _check_manifest(session: UploadSession, manifest: Dict[str, str]) -> None:

@@ -100,6 +100,46 @@ class StorageBackendContract(PluginContract):
         assert read == files
         assert {"Svc", "Svc/artifacts", "Svc/artifacts/model", "deep", "deep/er", "deep/er/and"} <= set(stored.folders)
 
+    def test_bundle_writer_stores_only_at_finish(self, tmp_path: pathlib.Path) -> None:
+        """Where the backend has a ``bundle_writer``: files written one by one exist as a bundle
+        only after ``finish``, which keeps exactly the files it lists; ``get_dir`` and
+        ``stored_bundle`` then read them back, modes included; ``discard`` removes the rest."""
+        import hashlib
+        import io
+
+        from bentoml.repository.storage import StoredFile
+        from bentoml.repository.streamed_add import parent_folders
+
+        backend = self.make_backend(tmp_path)
+        writer = backend.bundle_writer(self.name, self.version)
+        if writer is None:
+            pytest.skip("backend stores bundles with put_dir only")
+        assert writer.uri == backend.uri_for(self.name, self.version)
+        files = _write_tree(tmp_path / "src")
+        for rel, data in files.items():
+            assert writer.write(rel, io.BytesIO(data), 0o644) == len(data)
+        writer.write("stray.bin", io.BytesIO(b"sent, then not in the commit"), 0o644)
+        writer.write("wrong.bin", io.BytesIO(b"bytes that failed their check"), 0o644)
+        writer.remove("wrong.bin")
+        assert not backend.exists(writer.uri)
+        files["run.sh"] = b"#!/bin/sh\n"
+        writer.write("run.sh", io.BytesIO(files["run.sh"]), 0o755)
+        stored = [StoredFile(rel, len(data), 0o755 if rel == "run.sh" else 0o644, hashlib.sha256(data).hexdigest())
+                  for rel, data in sorted(files.items())]
+        assert writer.finish(parent_folders(files), stored) == writer.uri
+        assert backend.exists(writer.uri)
+        backend.get_dir(writer.uri, str(tmp_path / "out"))
+        assert _read_tree(tmp_path / "out") == files
+        assert os.access(tmp_path / "out" / "run.sh", os.X_OK)
+
+        other = backend.bundle_writer(self.name, "20240101000000_DISCRD")
+        assert other is not None
+        other.write("bentoml.yml", io.BytesIO(b"x"), 0o644)
+        other.discard()
+        assert not backend.exists(other.uri)
+        with pytest.raises(RepositoryError):  # a stored version is never written again
+            backend.bundle_writer(self.name, self.version)
+
     def test_delete(self, tmp_path: pathlib.Path) -> None:
         """delete removes the bundle; deleting it again is not an error."""
         backend, uri, _ = self._stored(tmp_path)

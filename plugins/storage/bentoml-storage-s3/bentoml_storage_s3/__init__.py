@@ -11,7 +11,9 @@ in a bundle (one pointing inside it) is stored as what it points to, as the
 team server's tar streams do; one leaving the bundle, dangling or making a loop
 is refused before anything is sent (:func:`bentoml.bundle.manifest.walk_bundle`).
 A team server streams a bundle to its clients from here (:meth:`S3Storage.stored_bundle`),
-with the checksum the manifest's sums make, without a copy on its own disk.
+with the checksum the manifest's sums make, without a copy on its own disk, and
+streams an upload straight into the bucket (:meth:`S3Storage.bundle_writer`):
+each file to its final key as it arrives, the manifest at the commit.
 
 Credentials, region and endpoint are botocore's own: ``AWS_ACCESS_KEY_ID`` /
 ``AWS_SECRET_ACCESS_KEY`` (``AWS_SESSION_TOKEN``), ``AWS_PROFILE`` with
@@ -37,7 +39,7 @@ from bentoml.bundle.naming import validate_name, validate_version
 from bentoml.exceptions import BentoMLException, InvalidArgument, RepositoryError
 from bentoml.hookspecs import hookimpl
 from bentoml.progress import CopyProgress
-from bentoml.repository.storage import StorageBackend, StoredBundle, StoredFile
+from bentoml.repository.storage import BundleWriter, StorageBackend, StoredBundle, StoredFile
 
 __all__ = ["S3Storage", "MAX_ATTEMPTS"]
 
@@ -140,6 +142,7 @@ class S3Storage(StorageBackend):
         self._root = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
         super().__init__(f"s3://{self._root}")
         self._fs: Any = None
+        self._transfer: Any = None
         self._fs_lock = threading.Lock()
         self._writable = False
 
@@ -151,6 +154,23 @@ class S3Storage(StorageBackend):
                 with _s3_errors(self.base_url):
                     self._fs = make_filesystem()
             return self._fs
+
+    @property
+    def transfer_client(self) -> Any:
+        """A boto3 S3 client, configured from the environment like :func:`make_filesystem`'s,
+        for the streamed uploads s3fs cannot send concurrently (its writable files send one
+        part at a time)."""
+        with self._fs_lock:
+            if self._transfer is None:
+                import boto3
+                from botocore.config import Config
+
+                retries = None if (os.environ.get("AWS_RETRY_MODE") or os.environ.get("AWS_MAX_ATTEMPTS")) \
+                    else {"mode": "standard", "max_attempts": MAX_ATTEMPTS}
+                with _s3_errors(self.base_url):
+                    self._transfer = boto3.session.Session().client(
+                        "s3", config=Config(retries=retries, max_pool_connections=2 * PARTS_IN_FLIGHT))
+            return self._transfer
 
     # -- where things are ----------------------------------------------------------------
     def _version(self, uri: str) -> Tuple[str, str]:
@@ -240,12 +260,25 @@ class S3Storage(StorageBackend):
             for rel, path, _size, _mode, _sha in files:
                 with _s3_errors(f"{uri}/{rel}"):
                     self.fs.put_file(path, f"{root}/{rel}", callback=callback, chunksize=PART_BYTES)
-        manifest = {"format": _FORMAT, "name": name, "version": version, "dirs": dirs,
-                    "files": [{"path": rel, "size": size, "mode": mode, "sha256": sha}
-                              for rel, _p, size, mode, sha in files]}
-        with _s3_errors(uri):  # last: from now on the bundle exists
-            self.fs.pipe_file(self._manifest(name, version), json.dumps(manifest).encode())
+        self._write_manifest(name, version, dirs, [StoredFile(rel, size, mode, sha)
+                                                   for rel, _p, size, mode, sha in files])
         return uri
+
+    def _write_manifest(self, name: str, version: str, dirs: List[str], files: List[StoredFile]) -> None:
+        """Written last: from then on the bundle exists."""
+        manifest = {"format": _FORMAT, "name": name, "version": version, "dirs": dirs,
+                    "files": [{"path": f.path, "size": f.size, "mode": f.mode, "sha256": f.sha256}
+                              for f in files]}
+        with _s3_errors(self.uri_for(name, version)):
+            self.fs.pipe_file(self._manifest(name, version), json.dumps(manifest).encode())
+
+    def bundle_writer(self, name: str, version: str) -> BundleWriter:
+        """A writer streaming ``name:version`` file by file to its keys (a team server's upload)."""
+        uri = self.uri_for(name, version)
+        self._version(uri)
+        if self.exists(uri):
+            raise RepositoryError(f"{name}:{version} is already stored at {uri}; versions are never overwritten")
+        return _S3Writer(self, name, version)
 
     def get_dir(self, uri: str, target_dir: str) -> None:
         """Fetch the files the manifest lists into ``target_dir``, with their modes and folders."""
@@ -300,6 +333,76 @@ class S3Storage(StorageBackend):
                 self.fs.rm(self._files(name, version) + "/", recursive=True)
             except FileNotFoundError:
                 pass
+
+
+def _transfer_config() -> Any:
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(multipart_threshold=PART_BYTES, multipart_chunksize=PART_BYTES,
+                            max_concurrency=PARTS_IN_FLIGHT)
+    # s3transfer's own setting (boto3's constructor does not take it): parts read ahead of the sends
+    config.max_in_memory_upload_chunks = PARTS_IN_FLIGHT
+    return config
+
+
+class _Counted:
+    """A reader boto3 reads as the non-seekable stream it is, its bytes counted."""
+
+    def __init__(self, reader: Any):
+        self._reader = reader
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self._reader.read(n)
+        self.size += len(chunk)
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class _S3Writer(BundleWriter):
+    """Files sent to ``PREFIX/NAME/VERSION/<path>`` in multipart parts as they are read;
+    nothing is stored until the manifest is (:meth:`finish`)."""
+
+    def __init__(self, storage: S3Storage, name: str, version: str):
+        self._storage = storage
+        self._name = name
+        self._version = version
+        self.uri = storage.uri_for(name, version)
+        self._root = storage._files(name, version)
+        self._root_key = self._root.split("/", 1)[1]  # without the bucket
+        self._written: set = set()
+
+    def write(self, path: str, reader: Any, mode: int) -> int:
+        rel = safe_relpath(path)
+        self._written.add(rel)
+        counted = _Counted(reader)
+        with _s3_errors(f"{self.uri}/{rel}"):
+            # boto3's transfer manager sends the parts of a stream concurrently, with
+            # PARTS_IN_FLIGHT parts in memory; a failed transfer aborts its multipart upload
+            self._storage.transfer_client.upload_fileobj(counted, self._storage.bucket, f"{self._root_key}/{rel}",
+                                                         Config=_transfer_config())
+        return counted.size
+
+    def remove(self, path: str) -> None:
+        with _s3_errors(f"{self.uri}/{path}"):
+            try:
+                self._storage.fs.rm_file(f"{self._root}/{safe_relpath(path)}")
+            except FileNotFoundError:
+                pass
+
+    def finish(self, folders: List[str], files: List[StoredFile]) -> str:
+        for stray in sorted(self._written - {f.path for f in files}):
+            self.remove(stray)
+        self._storage._write_manifest(self._name, self._version, list(folders), sorted(files, key=lambda f: f.path))
+        return self.uri
+
+    def discard(self) -> None:
+        self._storage.delete(self.uri)
 
 
 class _S3Bundle(StoredBundle):

@@ -66,7 +66,7 @@ def kubernetes(bento: str, image: str, name: Optional[str], namespace: Optional[
     from bentoml.deployer import check_bundle
     from bentoml.exceptions import InvalidArgument
     from bentoml_deployer_kubernetes import kubectl
-    from bentoml_deployer_kubernetes.deployer import KubernetesDeployer, manifest_path
+    from bentoml_deployer_kubernetes.deployer import KubernetesDeployer, manifest_path, write_manifests
     from bentoml_deployer_kubernetes.manifests import render
 
     options: Dict[str, Any] = dict(
@@ -85,17 +85,10 @@ def kubernetes(bento: str, image: str, name: Optional[str], namespace: Optional[
     text = render(objects, output)
     if destination is not None:
         written = manifest_path(destination, settings.name, output)
-        _write(written, text)
+        write_manifests(written, text)
         click.echo(written)
     elif not apply_:
         click.echo(text, nl=False)
     if apply_:
         click.echo(kubectl.apply(render(objects, "yaml")), nl=False)
 
-
-def _write(path: str, text: str) -> None:
-    import os
-
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w") as out:
-        out.write(text)

@@ -40,10 +40,7 @@ class KubernetesDeployer(Deployer):
         default ``./NAME.yaml``) and return the file's path."""
         settings, objects = self.objects(bundle_path, **options)
         path = manifest_path(output, settings.name, format)
-        text = render(objects, format)
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w") as out:
-            out.write(text)
+        write_manifests(path, render(objects, format))
         return path
 
     def deploy(self, bundle_path: str, deployment: str, **options: Any) -> Dict[str, Any]:
@@ -62,3 +59,10 @@ def manifest_path(output: Optional[str], name: str, fmt: str = "yaml") -> str:
     if output.endswith(("/", os.sep)) or os.path.isdir(output):
         return os.path.join(output, f"{name}.{fmt}")
     return output
+
+
+def write_manifests(path: str, text: str) -> None:
+    """Write ``text`` to ``path``, making its directory."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as out:
+        out.write(text)

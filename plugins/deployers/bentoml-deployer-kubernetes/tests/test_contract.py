@@ -1,7 +1,12 @@
-"""The kubernetes target keeps the deployer and commands contracts of the kernel."""
+"""The kubernetes target keeps the deployer and commands contracts of the kernel; deploy applies."""
+import json
+import os
+
 import kubernetes_validate
+import pytest
 import yaml
 
+from bentoml.exceptions import InvalidArgument
 from bentoml.testing import CommandsContract, DeployerContract
 from bentoml_deployer_kubernetes import KubernetesDeployer
 from bentoml_deployer_kubernetes.names import check_name
@@ -30,3 +35,23 @@ class TestKubernetesDeployer(DeployerContract):
 class TestKubernetesCommand(CommandsContract):
     distribution = "bentoml-deployer-kubernetes"
     commands = ["deploy kubernetes"]
+
+
+def test_deploy_applies_the_manifests_under_the_deployment_name(bundle, fake_kubectl, parse_documents):
+    path, argv, stdin = fake_kubectl(says="deployment.apps/alpha-prod created\nservice/alpha-prod created")
+    kubectl = os.path.join(path.split(os.pathsep)[0], "kubectl")  # by path: this process's PATH has none
+    done = KubernetesDeployer(kubectl=kubectl).deploy(str(bundle), "alpha-prod", image="example/alpha:1",
+                                                      namespace="prod")
+    assert done == {"target": "kubernetes", "name": "alpha-prod", "namespace": "prod",
+                    "objects": ["Deployment/alpha-prod", "Service/alpha-prod"],
+                    "kubectl": "deployment.apps/alpha-prod created\nservice/alpha-prod created"}
+    assert [o["metadata"]["name"] for o in parse_documents(stdin.read_text())] == ["alpha-prod", "alpha-prod"]
+    assert json.loads(argv.read_text()) == ["apply", "-f", "-"]
+
+
+def test_deploy_refuses_a_bad_deployment_name_before_running_kubectl(bundle, fake_kubectl):
+    path, argv, _stdin = fake_kubectl()
+    with pytest.raises(InvalidArgument, match="'alpha_prod' is not a valid Kubernetes name"):
+        KubernetesDeployer(kubectl=os.path.join(path.split(os.pathsep)[0], "kubectl")).deploy(
+            str(bundle), "alpha_prod", image="x:1")
+    assert not argv.exists()

@@ -8,21 +8,30 @@ import click
 
 from bentoml.cli.common import common_options
 from bentoml.cli.serve_commands import server_option
+from bentoml.server.config import SERVER_OPTIONS, ServerOption
 from bentoml_deployer_kubernetes.settings import DEFAULT_CPU_UTILIZATION, SERVER_SETTINGS, SERVICE_TYPES
 
 logger = logging.getLogger("bentoml.deployer.kubernetes")
 
 
 #: Help texts that say more than ``serve``'s for a deployment; the others are the kernel's.
-_HELP = {"enable_microbatch": "Batch concurrent requests (on in the pods unless --disable-microbatch)",
-         "drain_grace": "On SIGTERM, seconds /readyz answers 503 before the listener closes; the pods' "
+_HELP = {"drain_grace": "On SIGTERM, seconds /readyz answers 503 before the listener closes; the pods' "
                         "terminationGracePeriodSeconds is this plus --timeout plus 5"}
+
+
+def _microbatch_option(option: ServerOption):
+    """Micro-batching: on in the pods, unlike ``serve``'s default, so an option of its own."""
+    return click.option(f"{option.flag}/{option.off_flag}", option.name, default=True,
+                        help=f"Batch concurrent requests in the pods [env {option.env}; default on]")
 
 
 def _server_options(func):
     """The server options a deployment passes on to its pods, as ``serve`` spells them."""
-    for name in reversed(SERVER_SETTINGS):
-        func = server_option(name, help=_HELP.get(name))(func)
+    for option in reversed([o for o in SERVER_OPTIONS if o.name in SERVER_SETTINGS]):
+        if option.name == "enable_microbatch":
+            func = _microbatch_option(option)(func)
+        else:
+            func = server_option(option.name, help=_HELP.get(option.name))(func)
     return func
 
 

@@ -188,3 +188,17 @@ def test_the_readme_commands_work_as_written(bentoml_home, tmp_path, monkeypatch
             assert [o["kind"] for o in objects][-1] == "HorizontalPodAutoscaler"
         else:
             assert json.loads(argv.read_text()) == ["apply", "-f", "-"]
+
+
+def test_server_options_reach_the_pods(bundle, run_bentoml, parse_documents):
+    done = run_bentoml("deploy", "kubernetes", str(bundle), *IMAGE, "--disable-microbatch", "--timeout", "100",
+                       "--drain-grace", "10", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    pod = parse_documents(done.stdout)[0]["spec"]["template"]["spec"]
+    env = {item["name"]: item["value"] for item in pod["containers"][0]["env"]}
+    assert (env["BENTOML_ENABLE_MICROBATCH"], env["BENTOML_TIMEOUT"], env["BENTOML_DRAIN_GRACE"],
+            env["BENTOML_WORKERS"]) == ("false", "100", "10", "2")
+    assert pod["terminationGracePeriodSeconds"] == 115
+    default = run_bentoml("deploy", "kubernetes", str(bundle), *IMAGE)
+    pod = parse_documents(default.stdout)[0]["spec"]["template"]["spec"]
+    assert {"name": "BENTOML_ENABLE_MICROBATCH", "value": "true"} in pod["containers"][0]["env"]

@@ -221,3 +221,11 @@ def test_bad_settings_say_what_is_wrong(options, message):
 def test_grace_is_whole_seconds_above_timeout_and_grace():
     settings = Settings(name="a", image="i", server={"timeout": 0.4, "drain_grace": 0.0})
     assert settings.termination_grace_seconds() == math.ceil(0.4) + 5
+
+
+def test_label_values():
+    from bentoml_deployer_kubernetes.names import label_value
+
+    assert label_value("20260101000000_ABCDEF") == "20260101000000_ABCDEF"
+    assert label_value("_v 1+local_") == "v-1-local"
+    assert len(label_value("1" * 80)) == 63

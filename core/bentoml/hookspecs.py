@@ -125,6 +125,16 @@ def register_commands(cli: "click.Group") -> None:
     kernel's own commands win over a plugin's of the same name, and a name two
     plugins add is an error naming both when it is run.
 
+    A kernel group that takes plugin subcommands (:data:`PLUGIN_COMMAND_GROUPS`:
+    ``bentoml deploy TARGET``) is already in ``cli``; add to it, so that many
+    plugins share one ``deploy`` and each adds only its target::
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.commands["deploy"].command("kubernetes")
+            def kubernetes():
+                ...  # bentoml deploy kubernetes; registered as "deploy kubernetes"
+
     :param cli: a click group that collects this plugin's commands.
     """
 
@@ -141,6 +151,9 @@ REGISTRATION_HOOKS = {
 #: The hook whose implementations receive a click group instead of ``register``, and its kind.
 COMMAND_HOOK = "register_commands"
 COMMANDS_KIND = "commands"
+#: Kernel command groups whose subcommands plugins add (``bentoml deploy kubernetes``); a
+#: subcommand is registered under ``"GROUP NAME"`` (``"deploy kubernetes"``).
+PLUGIN_COMMAND_GROUPS = ("deploy",)
 
 
 def hook_names() -> List[str]:

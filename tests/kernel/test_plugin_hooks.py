@@ -110,14 +110,65 @@ def test_a_plugin_command_is_listed_and_runs(empty_plugin_registry):
 
 
 def test_two_plugins_adding_one_command_name_both_when_it_runs(empty_plugin_registry):
-    empty_plugin_registry.register(_commands_plugin("deploy", "only-a"), "a", distribution="bentoml-a")
-    empty_plugin_registry.register(_commands_plugin("deploy"), "b", distribution="bentoml-b")
+    empty_plugin_registry.register(_commands_plugin("publish", "only-a"), "a", distribution="bentoml-a")
+    empty_plugin_registry.register(_commands_plugin("publish"), "b", distribution="bentoml-b")
     runner = CliRunner()
     assert runner.invoke(cli, ["--help"]).exit_code == 0
-    ran = runner.invoke(cli, ["deploy", "x"])
+    ran = runner.invoke(cli, ["publish", "x"])
     assert ran.exit_code == 1
     assert "bentoml-a and bentoml-b" in ran.output and "Traceback" not in ran.output
     assert runner.invoke(cli, ["only-a", "x"]).output == "only-a: hello x\n"
+
+
+def _deploy_plugin(*targets):
+    @hookimpl
+    def register_commands(cli):
+        for target in targets:
+            @cli.commands["deploy"].command(name=target)
+            @click.argument("bento")
+            def deploy_to(bento, _target=target):
+                """Deploys BENTO."""
+                click.echo(f"{bento} to {_target}")
+
+    return _module(f"deploy_{'_'.join(targets)}", register_commands=register_commands)
+
+
+def test_plugins_add_targets_to_the_kernels_deploy_group(empty_plugin_registry):
+    empty_plugin_registry.register(_deploy_plugin("kube"), "k", distribution="bentoml-kube")
+    empty_plugin_registry.register(_deploy_plugin("spark", "batch"), "s", distribution="bentoml-spark")
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["deploy", "--help"])
+    assert listed.exit_code == 0
+    assert all(f"  {target} " in listed.output for target in ("kube", "spark", "batch")), listed.output
+    assert "Deploys BENTO." in listed.output
+    assert runner.invoke(cli, ["deploy", "spark", "Iris:1"]).output == "Iris:1 to spark\n"
+    assert runner.invoke(cli, ["deploy", "kube", "Iris:1"]).output == "Iris:1 to kube\n"
+    top = runner.invoke(cli, ["--help"]).output
+    assert top.count("\n  deploy ") == 1 and "  kube " not in top
+    assert runner.invoke(cli, ["kube", "Iris:1"]).exit_code == 2  # not a top-level command
+    shown = json.loads(runner.invoke(cli, ["plugins", "-o", "json"]).output)
+    [spark] = [p for p in shown["plugins"] if p["distribution"] == "bentoml-spark"]
+    assert spark["registers"] == {"commands": ["deploy batch", "deploy spark"]}
+
+
+def test_two_plugins_adding_one_deploy_target_name_both_when_it_runs(empty_plugin_registry):
+    empty_plugin_registry.register(_deploy_plugin("kube"), "a", distribution="bentoml-a")
+    empty_plugin_registry.register(_deploy_plugin("kube", "other"), "b", distribution="bentoml-b")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["deploy", "--help"]).exit_code == 0
+    ran = runner.invoke(cli, ["deploy", "kube", "x"])
+    assert ran.exit_code == 1 and "bentoml-a and bentoml-b" in ran.output and "Traceback" not in ran.output
+    assert runner.invoke(cli, ["deploy", "other", "x"]).output == "x to other\n"
+    unknown = runner.invoke(cli, ["deploy", "nowhere", "x"])
+    assert unknown.exit_code == 2 and "No such command 'nowhere'" in unknown.output
+
+
+def test_a_plugins_own_top_level_deploy_loses_to_the_kernels(empty_plugin_registry, caplog):
+    empty_plugin_registry.register(_commands_plugin("deploy"), "shadow", distribution="bentoml-shadow")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--help"]).output.count("\n  deploy ") == 1
+    assert "the command 'deploy' of bentoml-shadow is ignored" in caplog.text
+    assert "hello" not in runner.invoke(cli, ["deploy", "--help"]).output
 
 
 def test_the_kernels_own_command_wins(empty_plugin_registry, caplog):

@@ -20,11 +20,11 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from bentoml.cli import (config_commands, plugins_command, repository_commands, run_commands,
-                             serve_commands, yatai_commands)
+    from bentoml.cli import (config_commands, deploy_commands, plugins_command, repository_commands,
+                             run_commands, serve_commands, yatai_commands)
 
     for module in (repository_commands, run_commands, serve_commands, yatai_commands, plugins_command,
-                   config_commands):
+                   config_commands, deploy_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -12,6 +12,7 @@ import click
 
 from bentoml.cli.common import BentoMLGroup
 from bentoml.exceptions import PluginConflict
+from bentoml.hookspecs import PLUGIN_COMMAND_GROUPS
 
 logger = logging.getLogger("bentoml.cli")
 
@@ -27,15 +28,35 @@ def _conflicting(name: str, error: PluginConflict) -> click.Command:
 
 
 class WithPluginCommands(BentoMLGroup):
-    """A group whose commands are its own plus those of every plugin; its own win a clash."""
+    """A group whose commands are its own plus those of every plugin; its own win a clash.
+
+    The top-level ``bentoml`` group serves the plugin commands registered under one
+    word; a kernel group named in :data:`~bentoml.hookspecs.PLUGIN_COMMAND_GROUPS`
+    (``deploy``) serves those registered as ``"deploy NAME"``.
+    """
+
+    def _registered_name(self, name: str) -> str:
+        """The registry name of this group's subcommand ``name``."""
+        return f"{self.name} {name}" if self.name in PLUGIN_COMMAND_GROUPS else name
+
+    def _registered_names(self) -> List[str]:
+        """This group's subcommand names among the registered plugin commands."""
+        from bentoml.plugins import get_registry
+
+        names = get_registry().names("commands")
+        if self.name in PLUGIN_COMMAND_GROUPS:
+            prefix = f"{self.name} "
+            return [name[len(prefix):] for name in names if name.startswith(prefix)]
+        return [name for name in names if " " not in name]
 
     def _plugin_names(self, ctx: click.Context) -> List[str]:
         from bentoml.plugins import get_registry
 
         names = []
-        for name in get_registry().names("commands"):
+        for name in self._registered_names():
             if super().get_command(ctx, name) is not None:
-                providers = " and ".join(r.distribution for r in get_registry().registrations("commands", name))
+                providers = " and ".join(r.distribution for r in
+                                         get_registry().registrations("commands", self._registered_name(name)))
                 logger.warning("the command %r of %s is ignored: bentoml has its own %r command",
                                name, providers, name)
             else:
@@ -51,9 +72,9 @@ class WithPluginCommands(BentoMLGroup):
             return own
         from bentoml.plugins import get_registry
 
-        if name not in get_registry().names("commands"):
+        if name not in self._registered_names():
             return None
         try:
-            return get_registry().get("commands", name)  # type: ignore[return-value]
+            return get_registry().get("commands", self._registered_name(name))  # type: ignore[return-value]
         except PluginConflict as exc:
             return _conflicting(name, exc)

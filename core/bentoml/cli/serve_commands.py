@@ -36,6 +36,14 @@ def _click_option(option: ServerOption, help: Optional[str] = None, short: Optio
                         help=option.help_text(help))
 
 
+def server_option(name: str, help: Optional[str] = None) -> Callable:
+    """The click option of server option ``name`` (a :class:`ServerConfig` field) as ``serve``
+    has it: flag, bounds, ``[env BENTOML_X; default Y]``; for commands that pass server
+    settings on to a server elsewhere (``bentoml deploy TARGET``).  Not given, it is None."""
+    [option] = [option for option in SERVER_OPTIONS if option.name == name]
+    return _click_option(option, help)
+
+
 def _server_options(**overrides: Dict[str, str]) -> Callable:
     """Every server option as a click option; ``overrides[name]`` gives that option's
     ``help`` text or ``short`` flag for one command."""

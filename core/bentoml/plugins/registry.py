@@ -34,13 +34,21 @@ def _split_env(var: str) -> Optional[set]:
 
 def _collect_commands(function: Callable, register: Callable) -> None:
     """Call a ``register_commands`` implementation with a group of its own, then register
-    each command it added by name."""
+    each command it added by name; one added to a kernel group that takes plugin
+    subcommands (``deploy``) as ``"deploy NAME"``."""
     import click  # only when plugin commands are wanted: `import bentoml` stays light
 
     group = click.Group()
+    subgroups = {name: click.Group(name) for name in hookspecs.PLUGIN_COMMAND_GROUPS}
+    for subgroup in subgroups.values():
+        group.add_command(subgroup)
     function(cli=group)
     for name, command in group.commands.items():
-        register(command, name)
+        if subgroups.get(name) is command:
+            for sub_name, sub_command in command.commands.items():
+                register(sub_command, f"{name} {sub_name}")
+        else:  # a plugin's own top-level command (one named "deploy" loses to the kernel's)
+            register(command, name)
 
 
 class PluginRegistry:

@@ -45,12 +45,17 @@ class Engine:
 
 
 def find_engine(backend: Optional[str] = None) -> Engine:
-    """The engine named ``backend``, or the first of :data:`ENGINES` on ``PATH``; an error
-    naming the options when there is none."""
+    """The engine named ``backend``, or the first of :data:`ENGINES` on ``PATH`` that can
+    build (a docker CLI whose daemon does not answer is skipped); an error naming the
+    options when there is none."""
     if backend is not None and backend not in ENGINES:
         raise InvalidArgument(f"unknown container backend {backend!r}; choose one of {', '.join(ENGINES)}")
+    skipped = []
     for name in [backend] if backend else ENGINES:
         executable = shutil.which(name)
+        if executable and not backend and name == "docker" and not _daemon_answers(executable):
+            skipped.append(f"{executable} (its daemon does not answer)")
+            continue
         if executable:
             return Engine(name, executable)
     if backend:
@@ -58,4 +63,15 @@ def find_engine(backend: Optional[str] = None) -> Engine:
                                f"--backend of {', '.join(e for e in ENGINES if e != backend)}")
     raise BentoMLException("no container engine found: install docker, podman or buildah "
                            "(e.g. `apt-get install podman`), or build the bundle's Dockerfile "
-                           "elsewhere with `docker build BUNDLE_PATH`")
+                           "elsewhere with `docker build BUNDLE_PATH`"
+                           + (f"; skipped {', '.join(skipped)}" if skipped else ""))
+
+
+def _daemon_answers(executable: str) -> bool:
+    """Whether the docker CLI reaches a daemon: a docker client alone cannot build, while
+    podman or buildah next to it can, so picking one by itself skips such a client."""
+    try:
+        return subprocess.run([executable, "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=15).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False

@@ -32,6 +32,16 @@ def test_no_engine_is_an_error_naming_the_options(echo_bundle, bentoml_cli):
     assert "docker build BUNDLE_PATH" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_docker_client_without_a_daemon_is_skipped(echo_bundle, bentoml_cli, tmp_path):
+    # a docker CLI alone cannot build: picking an engine by itself passes over it
+    (tmp_path / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    (tmp_path / "docker").chmod(0o755)
+    done = bentoml_cli("containerize", str(echo_bundle), env={"PATH": f"{tmp_path}:{NO_ENGINE['PATH']}"})
+    assert done.returncode == 1
+    assert "no container engine found" in done.stderr
+    assert f"skipped {tmp_path}/docker (its daemon does not answer)" in done.stderr, done.stderr
+
+
 def test_a_backend_that_is_missing_is_named(echo_bundle, bentoml_cli):
     done = bentoml_cli("containerize", str(echo_bundle), "--backend", "buildah", env=NO_ENGINE)
     assert done.returncode == 1

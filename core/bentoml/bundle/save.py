@@ -38,6 +38,7 @@ from bentoml.bundle.layout import (ARTIFACTS_DIR, SOURCE_DIR, WEB_STATIC_CONTENT
                                    ZIPIMPORTS_DIR, BundleLocation)
 from bentoml.bundle.local_sources import LocalSources, find_local_sources
 from bentoml.bundle.packages import conda_dependencies, system_packages
+from bentoml.bundle.pins import constraints_txt, installed_closure
 from bentoml.bundle.wheels import build_wheel
 from bentoml.exceptions import BundleError, InvalidArgument
 from bentoml.plugins import get_registry
@@ -239,12 +240,15 @@ def _write_bundle(service: "BentoService", root: str, version: str) -> BundleCon
     config.dump(os.path.join(package, BUNDLE_CONFIG_FILE))
     _write(os.path.join(package, "__init__.py"), templates.package_init(config))
     _write(os.path.join(root, "requirements.txt"), templates.requirements_txt(config))
+    _write(os.path.join(root, "constraints.txt"), constraints_txt(installed_closure(
+        [f"{w.distribution}=={w.version}" for w in config.wheels] + config.env.pip_requirements)))
     _write(os.path.join(root, "environment.yml"), templates.environment_yml(config))
     env = type(service)._bento_env
     if env.setup_sh:
         _write(os.path.join(root, "setup.sh"), env.setup_sh, executable=True)
     _write(os.path.join(root, "Dockerfile"), templates.dockerfile(config))
     _write(os.path.join(root, "docker-entrypoint.sh"), templates.DOCKER_ENTRYPOINT, executable=True)
+    _write(os.path.join(root, ".dockerignore"), templates.DOCKERIGNORE)
     _write(os.path.join(root, "setup.py"), templates.setup_py(
         config, [r for r in config.env.pip_requirements if not r.startswith("-")]))
     _write(os.path.join(root, "pyproject.toml"), templates.PYPROJECT_TOML)

@@ -10,13 +10,30 @@ from __future__ import annotations
 import sys
 from typing import Callable, Dict, Optional
 
+import attrs
 import click
 
 from bentoml.cli.common import common_options
 from bentoml.server.config import SERVER_OPTIONS, ServerOption
 
 
+class _OrAuto(click.ParamType):
+    """``base``'s values or ``auto``, which the option computes when it is read (``--workers auto``)."""
+
+    def __init__(self, base: click.ParamType, option: ServerOption) -> None:
+        self.base, self.option = base, option
+        self.name = f"{base.name}|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return self.option.auto()
+        return self.base.convert(value, param, ctx)
+
+
 def _click_type(option: ServerOption):
+    if option.auto is not None:
+        base = _click_type(attrs.evolve(option, auto=None))
+        return _OrAuto(click.types.convert_type(base), option)
     bounded = option.minimum is not None or option.maximum is not None
     if option.kind is int:
         return click.IntRange(min=option.minimum, max=option.maximum, min_open=option.min_open) if bounded else int

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import attrs
 
 from bentoml.exceptions import InvalidArgument
+from bentoml.server.cpu_quota import available_cpus
 
 #: Default latency budget (ms) of a request under micro-batching: queueing plus
 #: the batch's run. One second is far above what a healthy server needs (p99 of
@@ -82,9 +83,14 @@ class ServerOption:
     #: the largest value allowed, None for no bound
     maximum: Optional[float]
     shown_default: str
+    #: what the value ``auto`` stands for, computed when it is read (``--workers auto``);
+    #: None where ``auto`` is not a value
+    auto: Optional[Callable[[], Any]] = None
 
     def parse(self, raw: str) -> Any:
         """The value of environment variable text ``raw``."""
+        if self.auto is not None and raw.strip().lower() == "auto":
+            return self.auto()
         return _env_bool(raw) if self.kind is bool else self.kind(raw)
 
     def help_text(self, text: Optional[str] = None) -> str:
@@ -94,14 +100,15 @@ class ServerOption:
 
 def _option(default: Any, help: str, *, env: str, flag: str, off_flag: Optional[str] = None,
             minimum: Optional[float] = None, min_open: bool = False, maximum: Optional[float] = None,
-            fallback: Any = None,
+            fallback: Any = None, auto: Optional[Callable[[], Any]] = None,
             show: Callable[[Any], str] = _shown) -> Any:
     """A :class:`ServerConfig` field with its option's metadata; ``fallback`` is what a
-    None ``default`` stands for, ``show`` formats the default for ``--help``."""
+    None ``default`` stands for, ``auto`` computes the value ``auto``, ``show`` formats
+    the default for ``--help``."""
     effective = default if default is not None else fallback
     return attrs.field(default=default, metadata={_OPTION: dict(
         help=help, env=env, flag=flag, off_flag=off_flag, kind=type(effective), optional=default is None,
-        minimum=minimum, min_open=min_open, maximum=maximum, shown_default=show(effective))})
+        minimum=minimum, min_open=min_open, maximum=maximum, shown_default=show(effective), auto=auto)})
 
 
 @attrs.define
@@ -111,8 +118,10 @@ class ServerConfig:
     The fields are in the order ``--help`` lists them.
     """
 
-    workers: int = _option(1, "Worker processes sharing the port", env="BENTOML_WORKERS",
-                           flag="--workers", minimum=1)
+    #: ``auto`` (the bundle's image sets it): one per CPU the container may use (cpu_quota.py)
+    workers: int = _option(1, "Worker processes sharing the port (auto: one per CPU the cgroup quota and "
+                           "CPU affinity allow)", env="BENTOML_WORKERS", flag="--workers", minimum=1,
+                           auto=available_cpus)
     port: int = _option(5000, "Port to listen on", env="BENTOML_PORT", flag="--port", minimum=0,
                         maximum=65535)
     host: str = _option("127.0.0.1", "Address to bind", env="BENTOML_HOST", flag="--host")

@@ -9,7 +9,8 @@ times, in this order: a raw s3fs ``put`` of the bundle's files (s3fs's default p
 the plugin's 8 MiB parts, 4 in flight), the upload of the
 same files through the server (the client's own upload code, in a process of its
 own), a raw s3fs ``get`` of them, and ``bentoml retrieve`` through the server (a
-fresh client; the server's first read of the bundle, from S3). Prints each time,
+fresh client; the server's first read of the bundle, from S3); ``--rounds`` times,
+everything deleted between rounds. Prints the medians,
 the throughput ratio ours/raw (1.0: as fast as raw s3fs; wall times of fresh processes) and the peak RSS of the
 client processes and of the server. Not part of the test suite: moto keeps every
 object in memory.
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,9 +89,19 @@ RAW = textwrap.dedent('''\
     ''')
 
 
-def _peak_rss_mb(pid: int) -> float:
+CLEAN = textwrap.dedent('''\
+    import sys
+    import s3fs
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    for prefix in sys.argv[1:]:
+        fs.rm(prefix, recursive=True)
+    ''')
+
+
+def _peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak RSS (``VmRSS``: its RSS now)."""
     with open(f"/proc/{pid}/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
+        line = next(line for line in status if line.startswith(field + ":"))
     return int(line.split()[1]) / 1024
 
 
@@ -117,6 +129,31 @@ def _run(argv, env, label):
     return wall, float(said.group(1)) if said else None, usage.ru_maxrss / 1024
 
 
+def _one_round(r: int, url: str, bundle: str, work: str, env: dict, server_pid: int) -> dict:
+    """Raw put (two ways), our upload, raw get, our retrieve: each a fresh process, its wall time."""
+    raw_put = _run([sys.executable, "-c", RAW, "put", bundle, f"bench/raw-{r}/bundle", "default"], env, "raw put")
+    raw_put_tuned = _run([sys.executable, "-c", RAW, "put", bundle, f"bench/raw-tuned-{r}/bundle", "tuned"], env,
+                         "raw put (tuned)")
+    ours_up = _run([sys.executable, "-c", UPLOAD, url, bundle, os.path.join(work, "client-work")],
+                   {**env, "BENTOML_HOME": os.path.join(work, "writer")}, "upload")
+    server_peak = _peak_rss_mb(server_pid)
+    raw_get = _run([sys.executable, "-c", RAW, "get", os.path.join(work, "raw-copy"), f"bench/raw-{r}/bundle",
+                    "default"], env, "raw get")
+    ours_down = _run([sys.executable, "-m", "bentoml", "retrieve", "TeamText:bench-1",
+                      f"--target_dir={os.path.join(work, 'copy')}", "-q"],
+                     {**env, "BENTOML_HOME": os.path.join(work, "reader"),
+                      "BENTOML__YATAI_SERVICE__URL": url}, "retrieve")
+    assert _tree_bytes(os.path.join(work, "copy")) == _tree_bytes(bundle), "the retrieved copy differs"
+    return {"raw_put_s": raw_put[0], "raw_put_tuned_s": raw_put_tuned[0], "upload_s": ours_up[0],
+            "raw_get_s": raw_get[0], "retrieve_s": ours_down[0],
+            # against the faster of the two raw puts
+            "upload_ratio": round(min(raw_put[0], raw_put_tuned[0]) / ours_up[0], 2),
+            "download_ratio": round(raw_get[0] / ours_down[0], 2),
+            "client_upload_peak_rss_mb": ours_up[2], "client_retrieve_peak_rss_mb": ours_down[2],
+            "raw_put_peak_rss_mb": raw_put[2], "raw_put_tuned_peak_rss_mb": raw_put_tuned[2],
+            "raw_get_peak_rss_mb": raw_get[2], "server_peak_rss_mb": server_peak}
+
+
 def _tree_bytes(path: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
 
@@ -124,6 +161,7 @@ def _tree_bytes(path: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=200, help="size of the bundle's big file in MB")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the five steps; medians are printed")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="yatai-s3-bench-")
@@ -166,45 +204,44 @@ def main() -> None:
                 time.sleep(0.05)
         server_start_mb = _peak_rss_mb(server.pid)
 
-        results = {"bundle_mb": round(size_mb, 1)}
-        raw_put = _run([sys.executable, "-c", RAW, "put", bundle, "bench/raw/bundle", "default"], env, "raw put")
-        raw_put_tuned = _run([sys.executable, "-c", RAW, "put", bundle, "bench/raw-tuned/bundle", "tuned"], env,
-                             "raw put (tuned)")
-        ours_up = _run([sys.executable, "-c", UPLOAD, url, bundle, os.path.join(work, "client-work")],
-                       {**env, "BENTOML_HOME": os.path.join(work, "writer")}, "upload")
-        server_after_up = _peak_rss_mb(server.pid)
-        raw_get = _run([sys.executable, "-c", RAW, "get", os.path.join(work, "raw-copy"), "bench/raw/bundle",
-                        "default"], env, "raw get")
-        ours_down = _run([sys.executable, "-m", "bentoml", "retrieve", "TeamText:bench-1",
-                          f"--target_dir={os.path.join(work, 'copy')}", "-q"],
-                         {**env, "BENTOML_HOME": os.path.join(work, "reader"),
-                          "BENTOML__YATAI_SERVICE__URL": url}, "retrieve")
-        server_after_down = _peak_rss_mb(server.pid)
-        assert _tree_bytes(os.path.join(work, "copy")) == _tree_bytes(bundle), "the retrieved copy differs"
-        # wall time of each process (start-up included, alike for all four: each is a fresh process)
-        results.update({
-            "raw_put_s": round(raw_put[0], 2), "raw_put_tuned_s": round(raw_put_tuned[0], 2),
-            "upload_s": round(ours_up[0], 2), "raw_get_s": round(raw_get[0], 2), "retrieve_s": round(ours_down[0], 2),
-            # against the faster of the two raw puts
-            "upload_ratio": round(min(raw_put[0], raw_put_tuned[0]) / ours_up[0], 2),
-            "download_ratio": round(raw_get[0] / ours_down[0], 2),
-            "client_upload_peak_rss_mb": round(ours_up[2]), "client_retrieve_peak_rss_mb": round(ours_down[2]),
-            "raw_put_peak_rss_mb": round(raw_put[2]),
-            "raw_put_tuned_peak_rss_mb": round(raw_put_tuned[2]), "raw_get_peak_rss_mb": round(raw_get[2]),
-            "server_rss_mb_at_start": round(server_start_mb), "server_peak_rss_mb_after_upload": round(server_after_up),
-            "server_peak_rss_mb_after_download": round(server_after_down),
-        })
-        print(f"bundle {size_mb:.0f} MB through YataiService -> moto S3, against raw s3fs (one run)")
+        rounds = []
+        for r in range(args.rounds):
+            rounds.append(_one_round(r, url, bundle, work, env, server.pid))
+            server_after = _peak_rss_mb(server.pid)
+            rounds[-1]["server_rss_mb_after_round"] = _peak_rss_mb(server.pid, "VmRSS")
+            if r + 1 < args.rounds:  # room for the next round: moto keeps every object in memory
+                subprocess.run([sys.executable, "-c", CLEAN, f"bench/raw-{r}", f"bench/raw-tuned-{r}"],
+                               env=env, check=True)
+                subprocess.run([sys.executable, "-m", "bentoml", "delete", "TeamText:bench-1", "-y"],
+                               env={**env, "BENTOML_HOME": os.path.join(work, "reader"),
+                                    "BENTOML__YATAI_SERVICE__URL": url}, check=True, capture_output=True)
+                shutil.rmtree(os.path.join(work, "copy"))
+                shutil.rmtree(os.path.join(work, "raw-copy"))
+
+        def median(key):
+            return round(statistics.median(one[key] for one in rounds), 2)
+
+        results = {"bundle_mb": round(size_mb, 1), "rounds": rounds,
+                   **{key: median(key) for key in rounds[0]},
+                   "server_rss_mb_at_start": round(server_start_mb),
+                   "server_peak_rss_mb_after_upload": round(rounds[0]["server_peak_rss_mb"]),
+                   "server_peak_rss_mb_at_end": round(server_after)}
+        after_rounds = ", ".join(f"{one['server_rss_mb_after_round']:.0f}" for one in rounds)
+        print(f"bundle {size_mb:.0f} MB through YataiService -> moto S3, against raw s3fs "
+              f"(medians of {args.rounds} rounds)")
         print(f"  upload:   ours {results['upload_s']:.2f} s, raw s3fs put {results['raw_put_s']:.2f} s "
               f"(default parts), {results['raw_put_tuned_s']:.2f} s (8 MiB parts, 4 in flight); "
-              f"ratio {results['upload_ratio']:.2f} of the faster raw")
+              f"ratio {results['upload_ratio']:.2f} of the faster raw "
+              f"(rounds: {', '.join(str(one['upload_ratio']) for one in rounds)})")
         print(f"  download: ours {results['retrieve_s']:.2f} s (bentoml retrieve), raw s3fs get "
-              f"{results['raw_get_s']:.2f} s, ratio {results['download_ratio']:.2f} of raw")
-        print(f"  peak RSS: upload client {results['client_upload_peak_rss_mb']} MB, retrieve client "
-              f"{results['client_retrieve_peak_rss_mb']} MB (raw put {results['raw_put_peak_rss_mb']} MB, tuned {results['raw_put_tuned_peak_rss_mb']} MB, raw get "
-              f"{results['raw_get_peak_rss_mb']} MB); server {results['server_rss_mb_at_start']} MB at start, "
-              f"{results['server_peak_rss_mb_after_upload']} MB after the upload, "
-              f"{results['server_peak_rss_mb_after_download']} MB after the download")
+              f"{results['raw_get_s']:.2f} s, ratio {results['download_ratio']:.2f} of raw "
+              f"(rounds: {', '.join(str(one['download_ratio']) for one in rounds)})")
+        print(f"  peak RSS: upload client {results['client_upload_peak_rss_mb']:.0f} MB, retrieve client "
+              f"{results['client_retrieve_peak_rss_mb']:.0f} MB (raw put {results['raw_put_peak_rss_mb']:.0f} MB, "
+              f"tuned {results['raw_put_tuned_peak_rss_mb']:.0f} MB, raw get {results['raw_get_peak_rss_mb']:.0f} MB); "
+              f"server {results['server_rss_mb_at_start']} MB at start, "
+              f"{results['server_peak_rss_mb_after_upload']} MB after the first upload, "
+              f"{results['server_peak_rss_mb_at_end']} MB at the end (RSS after each round: {after_rounds} MB)")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from typing import IO, Any, Optional
 
@@ -41,8 +42,6 @@ class Writer:
         self.path = path
         self._tmp: Optional[str] = None
         if path == "-":
-            import sys
-
             self.stream: IO[bytes] = sys.stdout.buffer
         else:
             folder = os.path.dirname(os.path.abspath(path))

@@ -83,7 +83,7 @@ def test_the_readme_commands_work_as_written(clone, tmp_path):
     assert "Saved IrisClassifier:" in quickstart.stderr
 
     # one terminal session: the PATH the first block exports holds for the second
-    after, package = readme_blocks("after-quickstart")
+    after, package, batch = readme_blocks("after-quickstart")
     out = _bash(f"{after}\necho ==package==\n{package.replace('/tmp/iris-venv', venv)}", clone, env).stdout
     out, installed = out.split("==package==\n")
     location = next(line for line in out.splitlines() if line.startswith(env["BENTOML_HOME"]))
@@ -98,3 +98,8 @@ def test_the_readme_commands_work_as_written(clone, tmp_path):
     editable = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", "import bentoml; print(bentoml.__file__)"],
                               capture_output=True, text=True, check=True).stdout
     assert editable.strip() == str(clone / "core" / "bentoml" / "__init__.py")
+
+    # "Batch jobs": one result row per CSV row, into the file and on stdout
+    printed = _bash(f'export PATH="$PWD/.venv/bin:$PATH"\n{batch}', clone, env).stdout
+    assert printed.splitlines() == ["result", "0", "1", "2"], printed
+    assert (clone / "iris-results.csv").read_text().splitlines() == ["result", "0", "1", "2"]

@@ -53,6 +53,15 @@ SERVICE = textwrap.dedent('''\
             time.sleep(0.25)
             return df["a"].tolist()
 
+        @bentoml.api(input=DataframeInput())
+        def warns(self, df):
+            """Warns on every call; scikit-learn's catch_warnings makes Python forget it warned."""
+            import warnings
+            with warnings.catch_warnings():
+                pass
+            warnings.warn("fitted without feature names", UserWarning)
+            return df["a"].tolist()
+
         @bentoml.api(input=FileInput())
         def size(self, files):
             return [len(f.read()) for f in files]
@@ -74,6 +83,16 @@ def bentoml(*args, stdin=None, check=False):
 
 def rows(n, start=0):
     return pd.DataFrame({"a": range(start, start + n), "b": [i % 7 for i in range(n)]})
+
+
+def test_a_warning_of_the_model_is_shown_once_not_once_per_chunk(bundle, tmp_path):
+    rows(100).to_csv(tmp_path / "in.csv", index=False)
+    proc = subprocess.run([sys.executable, "-m", "bentoml", "run", bundle, "warns", "--input", str(tmp_path / "in.csv"),
+                           "--output", str(tmp_path / "out.csv"), "--chunk-size", "10"], capture_output=True,
+                          timeout=300)  # without -q, which silences warnings
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stderr.decode().count("UserWarning: fitted without feature names") == 1, proc.stderr.decode()
+    assert pd.read_csv(tmp_path / "out.csv")["result"].tolist() == list(range(100))
 
 
 def test_csv_to_csv_in_input_order_across_chunks(bundle, tmp_path):

@@ -127,6 +127,13 @@ class BentoMLGroup(click.Group):
 
 def bundle_path(bento: str) -> str:
     """The local bundle directory for a path or tag (:meth:`bentoml.repository.Repository.resolve`)."""
+    from bentoml.repository.tags import bundle_dir_named
+
+    # A directory needs no repository: opening one (SQLAlchemy, the database) costs a
+    # quarter of a second that a `bentoml run BUNDLE_DIR` batch job would pay for nothing.
+    path = bundle_dir_named(bento)
+    if path is not None:
+        return path
     from bentoml.repository import get_repository  # lazily: `bentoml --help` stays fast
 
     return get_repository().resolve(bento)

@@ -268,3 +268,17 @@ def test_a_progress_bar_on_a_terminal_and_none_on_a_pipe(bundle, tmp_path):
     assert b"slow on " in shown and b"100%" in shown
     piped = subprocess.run(args, capture_output=True, timeout=120)
     assert piped.returncode == 0 and b"slow on" not in piped.stderr
+
+
+def test_a_bundle_directory_runs_without_opening_the_repository(bundle, tmp_path):
+    """A path names the bundle: the repository's database is never opened (a corrupt one
+    does not matter, and the job does not pay for opening it)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "storage.db").write_bytes(b"not a database at all" * 100)
+    rows(20).to_csv(tmp_path / "in.csv", index=False)
+    proc = subprocess.run([sys.executable, "-m", "bentoml", "-q", "run", bundle, "predict", "--input",
+                           str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv")],
+                          capture_output=True, timeout=300, env={**os.environ, "BENTOML_HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 20

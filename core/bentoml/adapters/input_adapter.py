@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import abc
+import json
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bentoml.adapters.cli_input import cli_files_request, cli_request
 from bentoml.adapters.split import split_named_results, split_results
+from bentoml.adapters.table_rows import row_documents
 from bentoml.exceptions import BadInput
 from bentoml.inference import HTTPRequest, InferenceTask
 
@@ -37,6 +39,10 @@ class InputAdapter(abc.ABC):
     #: (the spec's contract); False (BentoML 0.8's ``LegacyJsonInput``) one input per call,
     #: and such an adapter refuses ``batch=True``.
     batch_default: ClassVar[Optional[bool]] = None
+    #: Whether offline batch jobs (``bentoml run --output``, :class:`bentoml.batch.BatchRunner`)
+    #: can feed this adapter rows of a table (see :meth:`from_frame`); False for adapters of
+    #: images and files, whose requests are no table rows.
+    takes_rows: ClassVar[bool] = True
 
     @property
     def input_type(self) -> str:
@@ -88,6 +94,32 @@ class InputAdapter(abc.ABC):
         See :func:`bentoml.adapters.cli_files_request` for how the files become one request body.
         """
         return self.from_http_request(cli_files_request(files))
+
+    def from_frame(self, frame: Any) -> List[InferenceTask]:
+        """Parse a chunk of a table (a pandas DataFrame) for an offline batch job.
+
+        Returns tasks whose ``expected_results`` add up to ``len(frame)``, in
+        row order; what the API function receives from them is what it
+        receives when the rows are sent to the API server.  Bad input yields
+        a failed task (counting every row of the chunk when it cannot tell
+        which row is bad), never an exception; the batch runner then finds
+        the row.  Adapters override :meth:`_frame_tasks` where a faster path
+        exists (``DataframeInput`` takes the chunk as one DataFrame).
+        """
+        try:
+            return self._frame_tasks(frame)
+        except BadInput as exc:
+            failed = InferenceTask.failed(f"{self.input_type}: {exc}", exc.status)
+        except (ValueError, TypeError, KeyError) as exc:
+            failed = InferenceTask.failed(f"{self.input_type} could not parse the input: {exc}", 400)
+        failed.count = len(frame)
+        return [failed]
+
+    def _frame_tasks(self, frame: Any) -> List[InferenceTask]:
+        """The default: each row is one JSON request (see :func:`bentoml.adapters.table_rows.row_documents`)."""
+        return [self.from_http_request(HTTPRequest(json.dumps(doc).encode("utf-8"),
+                                                   {"Content-Type": "application/json"}, source="batch"))
+                for doc in row_documents(frame)]
 
     @abc.abstractmethod
     def _parse_http(self, request: HTTPRequest) -> InferenceTask:

@@ -362,6 +362,19 @@ class DataframeInput(InputAdapter):
                 raise BadInput(f"column {column!r} cannot be converted to {_dtype_name(dtype)}: {exc}") from None
         return data
 
+    # -- a table chunk -> task (offline batch) ------------------------------------
+    def _frame_tasks(self, frame: Any) -> List[InferenceTask]:
+        """The whole chunk as one task: its columns, dtypes and schema applied as to a request's rows."""
+        data = frame.copy()
+        if self.typ == "series":
+            if data.shape[1] != 1:
+                raise BadInput(f"typ='series' expects a table with one column, got {data.shape[1]}")
+            data = data.iloc[:, 0]
+        data = self._apply_dtypes(self._apply_columns(data))
+        if self._schema is not None:
+            data = _schema.conform(data, self._schema)
+        return [InferenceTask(data=data, count=len(data))]
+
     # -- tasks -> API argument ---------------------------------------------------
     def _batch(self, tasks: Sequence[InferenceTask]) -> Any:
         import pandas as pd

@@ -47,6 +47,9 @@ class FileInput(InputAdapter):
     made fresh for every call of the API, so a retried batch reads from the start.
     """
 
+    #: A request is a file, not a table row: batch jobs (`bentoml run --output`) refuse this adapter.
+    takes_rows = False
+
     def _parse_http(self, request: HTTPRequest) -> InferenceTask:
         if is_multipart(request):
             upload = parse_multipart(request).single_upload("file")

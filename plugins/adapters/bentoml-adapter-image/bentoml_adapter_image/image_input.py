@@ -47,6 +47,9 @@ class ImageInput(InputAdapter):
         pixels are decoded (decompression bombs).  Default 8192 x 8192.
     """
 
+    #: A request is a file, not a table row: batch jobs (`bentoml run --output`) refuse this adapter.
+    takes_rows = False
+
     requirement_imports = ("PIL", "numpy")
 
     def __init__(self, accept_image_formats: Optional[Sequence[str]] = None, pilmode: Optional[str] = "RGB",

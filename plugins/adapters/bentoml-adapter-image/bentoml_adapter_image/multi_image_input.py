@@ -35,6 +35,9 @@ class MultiImageInput(InputAdapter):
     :param max_pixels: see ``ImageInput``; applies to each image.
     """
 
+    #: A request is a file, not a table row: batch jobs (`bentoml run --output`) refuse this adapter.
+    takes_rows = False
+
     requirement_imports = ("PIL", "numpy")
 
     def __init__(self, input_names: Sequence[str] = ("imageX", "imageY"),

@@ -1,0 +1,52 @@
+"""Per-row results of an API (as its output adapter answers them) -> columns of a table.
+
+The rule, applied to the JSON values the output adapter gives for the rows of
+one chunk:
+
+- every value a scalar (number, string, boolean, null): one column, ``result``;
+- every value an object (a dict): one column per key, in the order keys are
+  first seen (a key a row lacks is empty there);
+- every value a list: one column per position, named ``0``, ``1``, ...
+  (a shorter list leaves the last columns empty).
+
+Nested values inside a dict or list stay as they are (a writer of CSV writes
+them as JSON text).  A chunk mixing these kinds is refused.
+"""
+from __future__ import annotations
+
+from typing import Any, List
+
+from bentoml.exceptions import BentoMLException
+
+#: The column of scalar results.
+RESULT_COLUMN = "result"
+
+
+class MixedResults(BentoMLException):
+    """The results of one chunk are of different kinds (scalars and objects, ...)."""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    return "scalar"
+
+
+def results_frame(values: List[Any], index: Any = None) -> Any:
+    """A pandas DataFrame of one row per value, by the rule in this module's docstring."""
+    import pandas as pd
+
+    kinds = {_kind(v) for v in values}
+    if len(kinds) > 1:
+        raise MixedResults(f"the API's results mix {' and '.join(sorted(kinds))}s; "
+                           "a batch job writes results of one kind (see bentoml.batch.results)")
+    kind = kinds.pop() if kinds else "scalar"
+    if kind == "scalar":
+        return pd.DataFrame({RESULT_COLUMN: values}, index=index)
+    if kind == "object":
+        return pd.DataFrame.from_records(values, index=index)
+    frame = pd.DataFrame(values, index=index)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame

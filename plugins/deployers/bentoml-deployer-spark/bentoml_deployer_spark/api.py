@@ -8,7 +8,7 @@ Arrow batches through the kernel's :class:`bentoml.batch.BatchRunner`
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from bentoml.exceptions import InvalidArgument
 
@@ -21,7 +21,7 @@ from bentoml_deployer_spark.shipping import ShippedBento, ship
 SAMPLE_ROWS = 20
 
 _pickled_by_value = False
-_driver_runners: Dict[Tuple[str, str], Any] = {}
+_driver_services: Dict[str, Any] = {}
 
 
 def _pickle_executor_code_by_value() -> None:
@@ -35,15 +35,15 @@ def _pickle_executor_code_by_value() -> None:
 
 
 def _driver_runner(shipped: ShippedBento) -> Any:
-    """The Bento loaded on the driver (once per process), to infer the output schema."""
-    key = (shipped.driver_path, shipped.api_name)
-    if key not in _driver_runners:
-        from bentoml.batch import BatchRunner
+    """A runner of the Bento loaded on the driver (once per process), to infer the output schema."""
+    from bentoml.batch import BatchRunner
+
+    service = _driver_services.get(shipped.driver_path)
+    if service is None:
         from bentoml.bundle.load import load_from_dir
 
-        _driver_runners[key] = BatchRunner(load_from_dir(shipped.driver_path), shipped.api_name,
-                                           chunk_size=shipped.chunk_size)
-    return _driver_runners[key]
+        service = _driver_services[shipped.driver_path] = load_from_dir(shipped.driver_path)
+    return BatchRunner(service, shipped.api_name, chunk_size=shipped.chunk_size)
 
 
 def run(bento: Any, df: Any, api_name: Optional[str] = None, output_schema: Any = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Tuple
 
 import click
 
@@ -32,9 +32,23 @@ def _is_local(path: str) -> bool:
     return "://" not in path or path.startswith("file://")
 
 
-def _session(master: str, chunk_size: Optional[int], name: str) -> Any:
-    """A SparkSession for one job: quiet logs, no UI, loopback for a local master."""
+def _conf_pair(value: str) -> Tuple[str, str]:
+    key, sep, setting = value.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--conf")
+    return key.strip(), setting
+
+
+def _session(master: str, chunk_size: Optional[int], name: str,
+             conf: Sequence[Tuple[str, str]]) -> Tuple[Any, bool]:
+    """A SparkSession for one job (quiet logs, no UI, loopback for a local master), and whether
+    the job owns it: run where a session is already active (a notebook, a test), the command
+    uses that one, with its settings, and leaves it running."""
     from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
 
     builder = (SparkSession.builder.master(master).appName(f"bentoml batch {name}")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
@@ -47,7 +61,9 @@ def _session(master: str, chunk_size: Optional[int], name: str) -> Any:
                    .config("spark.driver.bindAddress", "127.0.0.1"))
     if chunk_size is not None:
         builder = builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(chunk_size))
-    return builder.getOrCreate()
+    for key, value in conf:  # last: the user's settings win
+        builder = builder.config(key, value)
+    return builder.getOrCreate(), True
 
 
 def _read(spark: Any, path: str, fmt: str) -> Any:
@@ -101,10 +117,12 @@ def _one_line(exc: BaseException) -> str:
 @click.option("--keep-columns", metavar="COLS",
               help="Comma-separated input columns to write before the results (e.g. an id); "
                    "the API gets the other columns")
+@click.option("--conf", "conf", multiple=True, metavar="KEY=VALUE",
+              help="A Spark setting, as spark-submit's --conf (repeat it)")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output")
 def batch(bento: str, api_name: str, input_path: str, output_path: str, input_format: Optional[str],
           output_format: Optional[str], master: str, chunk_size: Optional[int], output_schema: Optional[str],
-          keep_columns: Optional[str], overwrite: bool) -> None:
+          keep_columns: Optional[str], conf: Tuple[str, ...], overwrite: bool) -> None:
     """Run an API of a Bento (a path, NAME:VERSION or NAME:latest) over every row of --input on Spark,
     in-process on the executors, and write the results to --output."""
     from bentoml_deployer_spark.shipping import resolve_bento
@@ -115,13 +133,15 @@ def batch(bento: str, api_name: str, input_path: str, output_path: str, input_fo
         raise click.BadParameter(f"no such file or folder {input_path!r}", param_hint="--input")
     if _is_local(output_path) and os.path.exists(output_path.replace("file://", "", 1)) and not overwrite:
         raise click.BadParameter(f"{output_path!r} exists; remove it or pass --overwrite", param_hint="--output")
+    settings = [_conf_pair(value) for value in conf]
     bundle = resolve_bento(bento)  # before Spark starts: a bad tag fails in a second
-    spark = _session(master, chunk_size, os.path.basename(bundle))
+    spark, owned = _session(master, chunk_size, os.path.basename(bundle), settings)
     try:
         _run_job(spark, bundle, api_name, input_path, in_format, output_path, out_format, output_schema,
                  keep_columns, overwrite)
     finally:
-        spark.stop()
+        if owned:
+            spark.stop()
 
 
 def _run_job(spark: Any, bundle: str, api_name: str, input_path: str, in_format: str, output_path: str,

@@ -25,8 +25,8 @@ def _worker_cache():
     module = sys.modules.get(_CACHE_MODULE)
     if module is None:
         module = sys.modules[_CACHE_MODULE] = types.ModuleType(_CACHE_MODULE)
-        module.runners = {}
-    return module.runners
+        module.services = {}  # SparkFiles name -> the loaded service: one load per Bento
+    return module.services
 
 
 def _missing_distributions(distributions):
@@ -46,30 +46,28 @@ def _fail(message):
 
 
 def load_runner(bento):
-    """The runner of ``bento`` (a :class:`ShippedBento`'s ``as_dict``) in this worker, loaded once."""
-    key = (bento["file_name"], bento["api_name"], bento["chunk_size"])
-    runners = _worker_cache()
-    if key in runners:
-        return runners[key]
-    missing = _missing_distributions(bento["distributions"])
-    if missing:
-        _fail(f"the Spark workers' Python ({sys.executable}) lacks {', '.join(missing)}, which "
-              f"the Bento {bento['tag']} needs; install the Bento's own wheels there: "
-              f"pip install {bento['driver_path']}/wheels/*.whl (or set spark.pyspark.python "
-              "to a Python that has them)")
-    try:
-        from pyspark import SparkFiles
+    """A runner of ``bento``'s API (``bento`` is a ``ShippedBento.as_dict()``); the Bento is
+    loaded once per worker process, whichever APIs and chunk sizes the tasks ask for."""
+    services = _worker_cache()
+    service = services.get(bento["file_name"])
+    if service is None:
+        missing = _missing_distributions(bento["distributions"])
+        if missing:
+            _fail(f"the Spark workers' Python ({sys.executable}) lacks {', '.join(missing)}, which "
+                  f"the Bento {bento['tag']} needs; install the Bento's own wheels there: "
+                  f"pip install {bento['driver_path']}/wheels/*.whl (or set PYSPARK_PYTHON / "
+                  "spark.pyspark.python to a Python that has them)")
+        try:
+            from pyspark import SparkFiles
 
-        from bentoml.batch import BatchRunner
-        from bentoml.bundle.load import load_from_dir
+            from bentoml.bundle.load import load_from_dir
 
-        path = bento["driver_path"] if bento["shared_path"] else SparkFiles.get(bento["file_name"])
-        service = load_from_dir(path)
-        runner = BatchRunner(service, bento["api_name"], chunk_size=bento["chunk_size"])
-    except ImportError as exc:  # a plugin of a version without what the Bento needs, a framework
-        _fail(f"loading the Bento {bento['tag']} on a Spark worker ({sys.executable}): {exc}")
-    runners[key] = runner
-    return runner
+            service = services[bento["file_name"]] = load_from_dir(SparkFiles.get(bento["file_name"]))
+        except ImportError as exc:  # a plugin of a version without what the Bento needs, a framework
+            _fail(f"loading the Bento {bento['tag']} on a Spark worker ({sys.executable}): {exc}")
+    from bentoml.batch import BatchRunner
+
+    return BatchRunner(service, bento["api_name"], chunk_size=bento["chunk_size"])
 
 
 def _partition_label():

@@ -30,7 +30,7 @@ class ShippedBento:
 
     def as_dict(self) -> Dict[str, Any]:
         """What the executor function carries: plain data, nothing of this plugin."""
-        return {**attrs.asdict(self), "shared_path": False}
+        return attrs.asdict(self)
 
 
 def resolve_bento(bento: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,8 @@ import pytest
 from bentoml.testing.server import save_service_source
 
 SERVICE = textwrap.dedent('''\
+    import time
+
     import bentoml
     from bentoml.adapters import DataframeInput, FileInput, JsonInput
 
@@ -43,6 +46,12 @@ SERVICE = textwrap.dedent('''\
         def pair(self, docs):
             """One JSON document per row: a list per row (columns 0 and 1)."""
             return [[d["a"], d["a"] * d["b"]] for d in docs]
+
+        @bentoml.api(input=DataframeInput())
+        def slow(self, df):
+            """A slow model: a progress bar is due."""
+            time.sleep(0.25)
+            return df["a"].tolist()
 
         @bentoml.api(input=FileInput())
         def size(self, files):
@@ -217,3 +226,26 @@ def test_memory_stays_bounded_on_a_file_far_larger_than_a_chunk(bundle, tmp_path
                            "--output", str(tmp_path / "big-out.csv")])
     assert sum(1 for _ in open(tmp_path / "big-out.csv")) == 1_500_001
     assert large - small < in_memory_kib / 4, (small, large, in_memory_kib)
+
+
+def test_a_progress_bar_on_a_terminal_and_none_on_a_pipe(bundle, tmp_path):
+    rows(80).to_csv(tmp_path / "in.csv", index=False)
+    args = [sys.executable, "-m", "bentoml", "run", bundle, "slow", "--input", str(tmp_path / "in.csv"),
+            "--output", str(tmp_path / "o.csv"), "--chunk-size", "10"]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed the terminal (EIO)
+            break
+        if not data:
+            break
+        shown += data
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, shown
+    assert b"slow on " in shown and b"100%" in shown
+    piped = subprocess.run(args, capture_output=True, timeout=120)
+    assert piped.returncode == 0 and b"slow on" not in piped.stderr

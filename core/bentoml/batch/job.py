@@ -25,4 +25,6 @@ def run_job(runner: BatchRunner, reader: Reader, writer: Writer) -> int:
     except BaseException:
         writer.abort()
         raise
+    finally:
+        reader.close()
     return writer.rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from typing import IO, Any, Iterator, List
 
 from bentoml.batch import needs
@@ -35,6 +36,11 @@ class Reader:
             return self.stream.tell() if self.size else 0
         except (OSError, ValueError):
             return 0
+
+    def close(self) -> None:
+        """Close the input file (stdin stays open)."""
+        if self.stream is not getattr(sys.stdin, "buffer", None):
+            self.stream.close()
 
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError

@@ -365,7 +365,8 @@ class DataframeInput(InputAdapter):
     # -- a table chunk -> task (offline batch) ------------------------------------
     def _frame_tasks(self, frame: Any) -> List[InferenceTask]:
         """The whole chunk as one task: its columns, dtypes and schema applied as to a request's rows."""
-        data = frame.copy()
+        # Only the columns/dtypes options change the frame in place: the caller's chunk stays as it was.
+        data = frame if self.columns is None and self.input_dtypes is None else frame.copy()
         if self.typ == "series":
             if data.shape[1] != 1:
                 raise BadInput(f"typ='series' expects a table with one column, got {data.shape[1]}")

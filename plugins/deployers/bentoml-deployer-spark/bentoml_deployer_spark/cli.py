@@ -11,8 +11,10 @@ import click
 from bentoml.exceptions import BentoMLException
 
 #: File formats by extension; Spark reads and writes each of them natively.
-FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json", ".parquet": "parquet"}
-_FORMAT_CHOICE = click.Choice(["csv", "json", "parquet"])
+#: (the names and extensions of ``bentoml run --output``; ``.json`` is JSON lines too, as in Spark)
+FORMATS = {".csv": "csv", ".json": "jsonl", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+           ".pq": "parquet"}
+_FORMAT_CHOICE = click.Choice(["csv", "jsonl", "parquet"])
 _RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
 _LOG_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "log4j2.properties")
 
@@ -23,7 +25,7 @@ def _format_of(path: str, given: Optional[str], option: str) -> str:
     found = FORMATS.get(os.path.splitext(path.rstrip("/"))[1].lower())
     if found is None:
         raise click.BadParameter(f"cannot tell the format of {path!r} from its extension "
-                                 f"({', '.join(FORMATS)}); give {option} csv, json or parquet",
+                                 f"({', '.join(FORMATS)}); give {option} csv, jsonl or parquet",
                                  param_hint=option)
     return found
 
@@ -57,6 +59,7 @@ def _session(master: str, chunk_size: Optional[int], name: str,
         # local workers are this machine's: by default the Python running bentoml, which has the
         # Bento's plugins (pyspark reads only the variable, at SparkContext start)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark picks the host's address
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
     if chunk_size is not None:
@@ -69,7 +72,7 @@ def _session(master: str, chunk_size: Optional[int], name: str,
 def _read(spark: Any, path: str, fmt: str) -> Any:
     if fmt == "csv":
         return spark.read.csv(path, header=True, inferSchema=True)
-    if fmt == "json":
+    if fmt == "jsonl":
         return spark.read.json(path)  # JSON lines: one object per line
     return spark.read.parquet(path)
 
@@ -78,7 +81,7 @@ def _write(frame: Any, path: str, fmt: str, overwrite: bool) -> None:
     writer = frame.write.mode("overwrite" if overwrite else "errorifexists")
     if fmt == "csv":
         writer.csv(path, header=True)
-    elif fmt == "json":
+    elif fmt == "jsonl":
         writer.json(path)
     else:
         writer.parquet(path)

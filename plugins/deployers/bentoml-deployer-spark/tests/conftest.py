@@ -56,6 +56,7 @@ def spark(tmp_path_factory, load_log):
     from pyspark.sql import SparkSession
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # the CLI's own sessions in these tests too
     session = (SparkSession.builder.master("local[2]").appName("bentoml-deployer-spark tests")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")

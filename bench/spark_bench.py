@@ -17,8 +17,10 @@ over ``--rounds`` and taking the median:
 - ``mlflow``: ``mlflow.pyfunc.spark_udf(spark, model, result_type="long", env_manager="local")``
               on the same model saved with ``mlflow.sklearn.save_model``.
 
-Prints rows/s of each and the ratios ours/hand (aim: at least 0.9) and ours/mlflow
-(aim: above 1).  Spark's Arrow batch size is ``--chunk-size`` for every job.
+Prints wall time, rows/s and the CPU seconds Spark used (its JVM and Python workers,
+from /proc) for each, and the ratios ours/hand (aim: at least 0.9) and ours/mlflow
+(aim: above 1), of throughput and of CPU per row.  On a shared machine trust the CPU
+ratio: wall times swing with other programs' load, CPU seconds much less.  Spark's Arrow batch size is ``--chunk-size`` for every job.
 """
 from __future__ import annotations
 
@@ -107,10 +109,35 @@ def _jobs(spark, df, model, bundle: str, mlflow_model: str):
     return jobs
 
 
-def _time(job) -> float:
-    start = time.perf_counter()
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds() -> float:
+    """CPU used so far by Spark's JVM and its Python workers (the daemon and the workers it
+    forked; a reaped worker's time is in the daemon's cutime): unlike wall time, it does not
+    grow when other programs share the cores."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ours_jvm = b"java" in cmdline.split(b"\0")[0] and int(fields[1]) == os.getpid()  # our Spark driver
+        if b"pyspark.daemon" in cmdline or ours_jvm:
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / _TICKS
+
+
+def _time(job) -> tuple:
+    """(wall seconds, CPU seconds of Spark) of one job to the noop sink."""
+    cpu, start = _cpu_seconds(), time.perf_counter()
     job().write.format("noop").mode("overwrite").save()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -137,24 +164,30 @@ def main() -> None:
     for name, job in jobs.items():  # warm-up, and every job answers what the model answers
         assert [r.result for r in job().limit(1000).collect()] == reference, name
         _time(job)
-    seconds = {name: [] for name in jobs}
+    wall = {name: [] for name in jobs}
+    cpu = {name: [] for name in jobs}
     for round_ in range(args.rounds):
         order = list(jobs) if round_ % 2 == 0 else list(reversed(jobs))
         for name in order:
-            seconds[name].append(_time(jobs[name]))
+            seconds, used = _time(jobs[name])
+            wall[name].append(seconds)
+            cpu[name].append(used)
     spark.stop()
 
-    median = {name: statistics.median(s) for name, s in seconds.items()}
+    median = {name: statistics.median(s) for name, s in wall.items()}
+    median_cpu = {name: statistics.median(s) for name, s in cpu.items()}
     print(f"Spark local[2], {args.rows} rows in {args.partitions} partitions, Arrow batches of "
-          f"{args.chunk_size}, model {args.model}, median of {args.rounds} rounds")
-    print(f"{'job':10} {'seconds':>8} {'rows/s':>10}  runs")
-    for name, value in median.items():
-        runs = ", ".join(f"{s:.2f}" for s in seconds[name])
-        print(f"{name:10} {value:8.2f} {args.rows / value:10.0f}  {runs}")
+          f"{args.chunk_size}, model {args.model}, median of {args.rounds} rounds; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'job':10} {'wall s':>7} {'rows/s':>9} {'CPU s':>7}  wall runs / CPU runs")
+    for name in jobs:
+        runs = ", ".join(f"{s:.2f}" for s in wall[name]) + " / " + ", ".join(f"{s:.2f}" for s in cpu[name])
+        print(f"{name:10} {median[name]:7.2f} {args.rows / median[name]:9.0f} {median_cpu[name]:7.2f}  {runs}")
     for ours in ("ours", "ours-udf"):
-        print(f"{ours}/hand throughput: {median['hand'] / median[ours]:.2f} (aim >= 0.9)")
-        if "mlflow" in median:
-            print(f"{ours}/mlflow throughput: {median['mlflow'] / median[ours]:.2f} (aim > 1)")
+        peers = [("hand", ">= 0.9")] + ([("mlflow", "> 1")] if "mlflow" in median else [])
+        for peer, aim in peers:
+            print(f"{ours}/{peer}: throughput {median[peer] / median[ours]:.2f}, "
+                  f"CPU per row {median_cpu[peer] / median_cpu[ours]:.2f} (aim {aim})")
 
 
 if __name__ == "__main__":

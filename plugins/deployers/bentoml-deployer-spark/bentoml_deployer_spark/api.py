@@ -88,7 +88,7 @@ def _example_results(shipped: ShippedBento) -> Any:
         raise InvalidArgument(
             f"udf() cannot infer what {shipped.tag} {shipped.api_name} returns: the Bento records "
             "no input example; pass output_schema= (e.g. 'long', or 'label string, score double')")
-    return runner.run_frame(pd.DataFrame([schema.example], columns=schema.names()))
+    return runner.run_frame(pd.DataFrame([schema.example], columns=schema.names))
 
 
 def udf(bento: Any, api_name: Optional[str] = None, output_schema: Any = None,

@@ -94,3 +94,16 @@ def iris_bundle(tmp_path_factory, iris, load_log):
         path = service.save_to_dir(str(base / "IrisClassifier-spark-test"), version="1")
     load_log.write_text("")  # saving imported nothing from the bundle; start counting from here
     return pathlib.Path(path)
+
+
+@pytest.fixture(scope="session")
+def iris_bundle_with_example(tmp_path_factory, iris, load_log):
+    """The same service packed with ``input_example=`` (its first rows): the Bento records a schema."""
+    from sklearn import svm
+
+    features, labels = iris
+    base = tmp_path_factory.mktemp("iris-example")
+    with service_module(IRIS_SOURCE, "spark_iris_example_service", base / "src") as module:
+        service = module.IrisClassifier()
+        service.pack("model", svm.SVC(gamma="scale").fit(features, labels), input_example=features.head(3))
+        return pathlib.Path(service.save_to_dir(str(base / "IrisClassifier-with-example"), version="1"))

@@ -116,3 +116,13 @@ def test_each_python_worker_loads_the_bento_once(spark, iris_bundle, iris, load_
     assert max(collections.Counter(loads).values()) == 1, loads  # never twice in one process
     assert len(loads) - len(before) <= 2  # 8 tasks, 2 cores: at most one load per new worker
     assert os.getpid() not in map(int, loads[len(before):])  # the driver loaded it before, if at all
+
+
+def test_udf_infers_its_type_from_the_recorded_input_example(spark, iris_bundle_with_example, iris_df,
+                                                              expected):
+    predict = bentoml_spark.udf(str(iris_bundle_with_example), "predict", spark=spark)
+    proba = bentoml_spark.udf(str(iris_bundle_with_example), "proba", spark=spark)
+    assert predict.returnType.typeName() == "long"
+    assert [f.name for f in proba.returnType.fields] == ["0", "1", "2"]  # several columns: a struct
+    rows = iris_df.select(predict(struct(*iris_df.columns)).alias("label")).collect()
+    assert [r.label for r in rows] == expected["predict"]

@@ -52,6 +52,11 @@ class _BundleSourceLoader(importlib.machinery.SourceFileLoader):
         super().__init__(fullname, path)
         self._builtins = bundle_builtins
 
+    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+        """Write no bytecode: loading a bundle never changes it.  A ``__pycache__`` inside a
+        saved bundle would break the checksums a team server's clients verify, and Spark's
+        check that a file it ships (``SparkContext.addFile``) did not change since."""
+
     def exec_module(self, module: ModuleType) -> None:
         # Set before the code runs: functions take their builtins from their
         # module's globals when they are defined.

@@ -56,6 +56,11 @@ class JsonOutput(OutputAdapter):
     def to_result(self, share: Any, task: InferenceTask) -> InferenceResult:
         return InferenceResult(200, to_json_bytes(share, self.ensure_ascii))
 
+    def to_values(self, share: Any, task: InferenceTask) -> Any:
+        """A numeric array as itself (no JSON text made and read back), anything else as ``to_result``'s JSON."""
+        numbers = plain_number_array(share)
+        return super().to_values(share, task) if numbers is None else numbers
+
 
 def to_json_bytes(share: Any, ensure_ascii: bool = True) -> bytes:
     """``share`` as JSON text: through the C encoder when it holds plain JSON values
@@ -66,6 +71,25 @@ def to_json_bytes(share: Any, ensure_ascii: bool = True) -> bytes:
         return json.dumps(share, allow_nan=False, ensure_ascii=ensure_ascii).encode("utf-8")
     except (TypeError, ValueError):  # numpy values, NaN, bytes, pandas, ...
         return json.dumps(to_jsonable(share), allow_nan=False, ensure_ascii=ensure_ascii).encode("utf-8")
+
+
+#: numpy dtype kinds whose JSON is a plain number, and the dtype ``tolist`` + JSON reads back as
+_NUMBER_KINDS = {"b": "bool", "i": "int64", "u": "int64", "f": "float64"}
+
+
+def plain_number_array(share: Any) -> Any:
+    """``share`` as a bool/int64/float64 array when it is a 1-D or 2-D numpy array whose
+    JSON is plain numbers (finite floats, integers that fit int64), else None."""
+    kind = getattr(getattr(share, "dtype", None), "kind", None)
+    if kind not in _NUMBER_KINDS or type(share).__module__ != "numpy" or share.ndim not in (1, 2):
+        return None
+    import numpy as np
+
+    if kind == "f" and not np.isfinite(share).all():  # NaN and infinities are JSON null
+        return None
+    if kind == "u" and share.dtype.itemsize == 8 and share.size and share.max() > np.iinfo(np.int64).max:
+        return None
+    return share.astype(_NUMBER_KINDS[kind], copy=False)
 
 
 #: BentoML 0.10's name of this adapter (``from bentoml.adapters.json_output import JsonSerializableOutput``).

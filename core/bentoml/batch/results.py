@@ -10,7 +10,10 @@ one chunk:
   (a shorter list leaves the last columns empty).
 
 Nested values inside a dict or list stay as they are (a writer of CSV writes
-them as JSON text).  A chunk mixing these kinds is refused.
+them as JSON text).  A chunk mixing these kinds is refused.  A numeric array
+(see ``OutputAdapter.to_values``) stands for the list of numbers, or of lists
+of numbers, that its JSON holds: 1-D is the ``result`` column, 2-D columns
+``0..n-1``.
 """
 from __future__ import annotations
 
@@ -36,11 +39,15 @@ def _kind(cls: type) -> str:
     return "scalar"
 
 
-def results_frame(values: List[Any], index: Any = None) -> Any:
-    """A pandas DataFrame of one row per value, by the rule in this module's docstring."""
+def results_frame(values: Any, index: Any = None) -> Any:
+    """A pandas DataFrame of one row per value (a list, or a numeric array), by the rule in this module's docstring."""
     import numpy as np
     import pandas as pd
 
+    if isinstance(values, np.ndarray):
+        if values.ndim == 1:
+            return pd.DataFrame({RESULT_COLUMN: values}, index=index)
+        return pd.DataFrame(values, index=index, columns=[str(i) for i in range(values.shape[1])])
     types = set(map(type, values))
     kinds = {_kind(cls) for cls in types}  # one check per type, not per row
     if len(kinds) > 1:

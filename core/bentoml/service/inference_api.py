@@ -153,8 +153,15 @@ class InferenceAPI:
         """Whether the function takes a batch (the default) or, with ``@api(batch=False)``, one item."""
         return self.spec.batch is not False
 
-    def handle_batch(self, tasks: Sequence[InferenceTask]) -> List[InferenceResult]:
+    def handle_batch(self, tasks: Sequence[InferenceTask],
+                     answer: Optional[Callable[[Any, InferenceTask], Any]] = None) -> List[Any]:
         """Answer each task; one bad task or a failing batch never spoils the others.
+
+        ``answer(share, task)`` makes each good task's answer from its share of
+        the result (default: the output adapter's ``to_result``, an
+        :class:`InferenceResult`); a task that fails is an ``InferenceResult``
+        with its error status whatever ``answer`` is.  Answers of a status
+        other than 200 are errors, so ``answer`` gives objects with a ``status``.
 
         When the API raises for a batch, each task is run again alone, so only
         the culprit fails: with 400 when the exception is bad input (a
@@ -171,10 +178,11 @@ class InferenceAPI:
                 good.append(i)
         if good:
             run = self._run if self.batch else self._run_items
-            run([tasks[i] for i in good], good, results)
-        return results  # type: ignore[return-value]
+            run([tasks[i] for i in good], good, results, answer or self.output_adapter.to_result)
+        return results
 
-    def _run_items(self, tasks: List[InferenceTask], positions: List[int], results: list) -> None:
+    def _run_items(self, tasks: List[InferenceTask], positions: List[int], results: list,
+                   answer: Callable[[Any, InferenceTask], Any]) -> None:
         """``batch=False``: the tasks were batched together, the function is called once per item."""
         try:
             items = list(self.input_adapter.batch(tasks))
@@ -184,29 +192,30 @@ class InferenceAPI:
         except Exception as exc:
             if len(tasks) > 1:  # find the culprit: each task alone
                 for task, pos in zip(tasks, positions):
-                    self._run_items([task], [pos], results)
+                    self._run_items([task], [pos], results, answer)
                 return
             results[positions[0]] = self._error_result(exc)
             return
         for task, pos, item in zip(tasks, positions, items):
             try:
                 share = self.input_adapter.split([self(item)], [task])[0]
-                results[pos] = self.output_adapter.to_result(share, task)
+                results[pos] = answer(share, task)
             except Exception as exc:
                 results[pos] = self._error_result(exc)
 
-    def _run(self, tasks: List[InferenceTask], positions: List[int], results: list) -> None:
+    def _run(self, tasks: List[InferenceTask], positions: List[int], results: list,
+             answer: Callable[[Any, InferenceTask], Any]) -> None:
         try:
             shares = self.input_adapter.split(self(self.input_adapter.batch(tasks)), tasks)
-            answers = [self.output_adapter.to_result(s, t) for s, t in zip(shares, tasks)]
+            answers = [answer(s, t) for s, t in zip(shares, tasks)]
         except Exception as exc:
             if len(tasks) > 1:  # find the culprit: each task alone
                 for task, pos in zip(tasks, positions):
-                    self._run([task], [pos], results)
+                    self._run([task], [pos], results, answer)
                 return
             answers = [self._error_result(exc)]
-        for pos, answer in zip(positions, answers):
-            results[pos] = answer
+        for pos, given in zip(positions, answers):
+            results[pos] = given
 
     def _error_result(self, exc: Exception) -> InferenceResult:
         """400 for bad input (a BadInput, or a model refusing its input), 500 for anything else."""

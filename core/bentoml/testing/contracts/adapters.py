@@ -9,6 +9,7 @@ import pytest
 
 from bentoml.adapters import (HTTPRequest, InferenceResult, InferenceTask, InputAdapter, OutputAdapter,
                               ResultLengthMismatch)
+from bentoml.exceptions import BentoMLException
 from bentoml.testing.contracts.plugin import PluginContract
 
 
@@ -188,3 +189,22 @@ class OutputAdapterContract(PluginContract):
         """``config`` survives a JSON round trip (it is stored in ``bentoml.yml``)."""
         config = self.adapter.config
         assert json.loads(json.dumps(config)) == config
+
+    def test_values_are_what_the_json_body_holds(self) -> None:
+        """``to_values`` (what a batch job writes) equals the decoded ``to_result`` body; a numeric
+        array it gives stands for the same numbers; an answer that is not JSON is refused."""
+        for share in self.good_shares:
+            task = InferenceTask(data=None)
+            result = self.adapter.to_result(share, task)
+            if not _is_json(result.content_type.split(";")[0].strip()):
+                with pytest.raises(BentoMLException, match="JSON"):
+                    self.adapter.to_values(share, task)
+                continue
+            values = self.adapter.to_values(share, task)
+            if type(values).__module__ == "numpy":
+                import numpy as np
+
+                assert values.ndim in (1, 2) and values.dtype.name in ("bool", "int64", "float64"), values.dtype
+                assert values.dtype.kind != "f" or np.isfinite(values).all()
+                values = values.tolist()
+            assert values == json.loads(result.body), share

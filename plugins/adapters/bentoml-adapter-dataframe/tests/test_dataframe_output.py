@@ -16,7 +16,7 @@ FRAME = pd.DataFrame({"a": [1, 2], "at": pd.to_datetime(["2020-06-01", "2020-06-
 class TestDataframeOutput(OutputAdapterContract):
     adapter = DataframeOutput(output_orient="split")
     distribution = "bentoml-adapter-dataframe"
-    good_shares = [FRAME, pd.Series([1.5, 2.5], name="score"), [1, 2], {"label": "setosa"}]
+    good_shares = [FRAME, pd.Series([1.5, 2.5], name="score"), [1, 2], {"label": "setosa"}, np.array([0, 2])]
 
     def check_result(self, share, result):
         assert result.content_type == "application/json"
@@ -27,7 +27,7 @@ class TestDataframeOutput(OutputAdapterContract):
             assert body == {"index": [3, 4] if share is FRAME else [0, 1], "columns": list(share.columns),
                             "data": to_jsonable(share.to_numpy().tolist())}
         else:
-            assert body == share
+            assert body == to_jsonable(share)
 
 
 @pytest.mark.parametrize("orient, expected", [

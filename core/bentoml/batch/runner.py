@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional
 
+from bentoml.adapters.output_adapter import NotJsonAnswer
 from bentoml.batch.results import results_frame
+from bentoml.batch.warnings_once import each_warning_once
 from bentoml.exceptions import BadInput, BentoMLException, InvalidArgument
 from bentoml.inference import InferenceResult, InferenceTask
 
@@ -13,6 +15,28 @@ if TYPE_CHECKING:
 
 #: Rows per call of the API: larger than the server's micro-batches, since a job wants throughput.
 DEFAULT_CHUNK_SIZE = 5000
+
+
+class _Values:
+    """A good task's answer in a batch job: its values (see ``OutputAdapter.to_values``), status 200;
+    or why its answer makes no columns (``refused``), which stops the job without blaming the API."""
+
+    __slots__ = ("values", "refused")
+    status = 200
+
+    def __init__(self, values: Any, refused: Optional[str] = None):
+        self.values, self.refused = values, refused
+
+
+def _joined(parts: List[Any]) -> Any:
+    """The tasks' values in order: one array when all are arrays of one shape of row, else one list."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(hasattr(p, "ndim") for p in parts) and len({(p.dtype, p.shape[1:]) for p in parts}) == 1:
+        import numpy as np
+
+        return np.concatenate(parts)
+    return [v for p in parts for v in (p.tolist() if hasattr(p, "ndim") else p)]
 
 
 class BatchFailed(BentoMLException):
@@ -66,6 +90,10 @@ class BatchRunner:
     the API failing otherwise (its code raising) raises :class:`BatchFailed`
     naming the rows of the failing batch.  An adapter that takes no table
     (images, files) is refused at construction with ``InvalidArgument``.
+
+    Results skip the JSON text where they can (``OutputAdapter.to_values``: a
+    numeric array stays an array), and each distinct warning the API raises
+    is shown once per runner, not once per chunk.
     """
 
     def __init__(self, service: "BentoService", api_name: str, chunk_size: int = DEFAULT_CHUNK_SIZE):
@@ -74,6 +102,7 @@ class BatchRunner:
         self.service = service
         self.api = service.get_inference_api(api_name)
         self.chunk_size = chunk_size
+        self._warned: set = set()  # warnings shown so far: each once per runner, not once per chunk
         adapter = self.api.input_adapter
         if not adapter.takes_rows:
             raise InvalidArgument(
@@ -104,37 +133,43 @@ class BatchRunner:
 
     # -- one chunk -----------------------------------------------------------------------
     def _call(self, frame: Any) -> tuple:
-        tasks = self.api.input_adapter.from_frame(frame)
-        return tasks, self.api.handle_batch(tasks)
+        with each_warning_once(self._warned):
+            tasks = self.api.input_adapter.from_frame(frame)
+            return tasks, self.api.handle_batch(tasks, answer=self._answer)
 
-    def _values(self, frame: Any, first_row: int) -> List[Any]:
+    def _answer(self, share: Any, task: InferenceTask) -> _Values:
+        try:
+            return _Values(self.api.output_adapter.to_values(share, task))
+        except NotJsonAnswer as exc:  # not the API's fault: no 500, no traceback in the log
+            return _Values(None, refused=str(exc))
+
+    def _values(self, frame: Any, first_row: int) -> Any:
+        """The chunk's results: a list of JSON values, or one numeric array when every task gave one."""
         tasks, results = self._call(frame)
-        values: List[Any] = []
+        parts: List[Any] = []
         pos = 0
         for task, result in zip(tasks, results):
             n = task.expected_results
             if result.status != 200:
                 self._raise(frame, first_row, pos, n, result)
-            values.extend(self._task_values(task, result))
+            if result.refused:
+                raise BentoMLException(result.refused)
+            parts.append(self._task_values(task, result.values))
             pos += n
         if pos != len(frame):  # an adapter whose tasks do not count every row
             raise BentoMLException(f"{self.api.input_adapter.input_type}.from_frame gave tasks for {pos} "
                                    f"rows of {len(frame)}")
-        return values
+        return _joined(parts)
 
-    def _task_values(self, task: InferenceTask, result: InferenceResult) -> List[Any]:
-        if "json" not in result.content_type:
-            raise BentoMLException(f"{self.api.output_adapter.output_type} answers {result.content_type}; "
-                                   "a batch job writes JSON results as columns")
-        value = json.loads(result.body)
+    def _task_values(self, task: InferenceTask, value: Any) -> Any:
         if task.count is None:
-            return [value]
-        if not isinstance(value, list) or len(value) != task.count:
+            return [value.tolist() if hasattr(value, "tolist") else value]
+        if not isinstance(value, list) and not hasattr(value, "ndim") or len(value) != task.count:
             raise BentoMLException(f"{self.api.output_adapter.output_type} answered {task.count} rows "
                                    "with something other than a list of as many results")
         return value
 
-    def _raise(self, frame: Any, first_row: int, pos: int, n: int, result: InferenceResult) -> None:
+    def _raise(self, frame: Any, first_row: int, pos: int, n: int, result: Any) -> None:
         """Raise for the failed rows ``pos..pos+n-1`` of ``frame``: the first bad row when it can be found."""
         first, last = first_row + pos + 1, first_row + pos + n
         message = _error_message(result)

@@ -26,7 +26,8 @@ def _worker_cache():
     if module is None:
         module = sys.modules[_CACHE_MODULE] = types.ModuleType(_CACHE_MODULE)
         module.services = {}  # SparkFiles name -> the loaded service: one load per Bento
-    return module.services
+        module.runners = {}  # (SparkFiles name, API, chunk size) -> its BatchRunner
+    return module
 
 
 def _missing_distributions(distributions):
@@ -47,8 +48,13 @@ def _fail(message):
 
 def load_runner(bento):
     """A runner of ``bento``'s API (``bento`` is a ``ShippedBento.as_dict()``); the Bento is
-    loaded once per worker process, whichever APIs and chunk sizes the tasks ask for."""
-    services = _worker_cache()
+    loaded once per worker process, whichever APIs and chunk sizes the tasks ask for, and
+    each runner made once (so a model's warning is shown once per worker, not per partition)."""
+    cache = _worker_cache()
+    key = (bento["file_name"], bento["api_name"], bento["chunk_size"])
+    if key in cache.runners:
+        return cache.runners[key]
+    services = cache.services
     service = services.get(bento["file_name"])
     if service is None:
         missing = _missing_distributions(bento["distributions"])
@@ -67,7 +73,8 @@ def load_runner(bento):
             _fail(f"loading the Bento {bento['tag']} on a Spark worker ({sys.executable}): {exc}")
     from bentoml.batch import BatchRunner
 
-    return BatchRunner(service, bento["api_name"], chunk_size=bento["chunk_size"])
+    runner = cache.runners[key] = BatchRunner(service, bento["api_name"], chunk_size=bento["chunk_size"])
+    return runner
 
 
 def _partition_label():

@@ -397,6 +397,8 @@ class DataframeInput(InputAdapter):
                 if len(names) != len(first) or set(names) != set(first):
                     raise BadInput(f"requests in one batch have different columns: {first} and {names}")
                 parts[i] = part[first]  # same columns, other order
+        if len(parts) == 1 and parts[0].index.equals(pd.RangeIndex(len(parts[0]))):
+            return parts[0]  # one task (a batch job's chunk): concat would only copy it
         return pd.concat(parts, ignore_index=True)
 
     # -- documentation ---------------------------------------------------------------

@@ -80,20 +80,25 @@ def iris():
     return features, labels
 
 
+def _save_iris(tmp_path_factory, name: str, model, **pack) -> pathlib.Path:
+    """The IrisClassifier above, packed with ``model``, saved under a new temporary folder ``name``."""
+    base = tmp_path_factory.mktemp(name)
+    with service_module(IRIS_SOURCE, f"spark_{name.replace('-', '_')}_service", base / "src") as module:
+        service = module.IrisClassifier()
+        service.pack("model", model, **pack)
+        return pathlib.Path(service.save_to_dir(str(base / f"IrisClassifier-{name}"), version="1"))
+
+
 @pytest.fixture(scope="session")
 def iris_bundle(tmp_path_factory, iris, load_log):
-    """A saved IrisClassifier (the spec's SVC) with two APIs: ``predict`` (labels), ``proba`` (decision values, lists)."""
+    """A saved IrisClassifier (the spec's SVC, fitted on arrays as the spec's is) with two APIs:
+    ``predict`` (labels), ``proba`` (decision values, lists)."""
     from sklearn import svm
 
     features, labels = iris
-    base = tmp_path_factory.mktemp("iris")
-    with service_module(IRIS_SOURCE, "spark_iris_service", base / "src") as module:
-        service = module.IrisClassifier()
-        service.pack("model", svm.SVC(gamma="scale")
-                     .fit(features.to_numpy(), labels))
-        path = service.save_to_dir(str(base / "IrisClassifier-spark-test"), version="1")
+    path = _save_iris(tmp_path_factory, "iris", svm.SVC(gamma="scale").fit(features.to_numpy(), labels))
     load_log.write_text("")  # saving imported nothing from the bundle; start counting from here
-    return pathlib.Path(path)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -102,8 +107,5 @@ def iris_bundle_with_example(tmp_path_factory, iris, load_log):
     from sklearn import svm
 
     features, labels = iris
-    base = tmp_path_factory.mktemp("iris-example")
-    with service_module(IRIS_SOURCE, "spark_iris_example_service", base / "src") as module:
-        service = module.IrisClassifier()
-        service.pack("model", svm.SVC(gamma="scale").fit(features, labels), input_example=features.head(3))
-        return pathlib.Path(service.save_to_dir(str(base / "IrisClassifier-with-example"), version="1"))
+    return _save_iris(tmp_path_factory, "iris-example", svm.SVC(gamma="scale").fit(features, labels),
+                      input_example=features.head(3))

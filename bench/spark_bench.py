@@ -23,7 +23,7 @@ over ``--rounds`` and taking the median:
 
 Prints wall time, rows/s and the CPU seconds Spark used (its JVM and Python workers,
 from /proc) for each, and the ratios ours/hand (aim: at least 0.9) and ours/mlflow
-(aim: above 1), of throughput and of CPU per row.  On a shared machine trust the CPU
+(aim: above 1), of throughput and of CPU per row: each round's, and their median.  On a shared machine trust the CPU
 ratio: wall times swing with other programs' load, CPU seconds much less.  Spark's Arrow batch size is ``--chunk-size`` for every job.
 """
 from __future__ import annotations
@@ -192,11 +192,16 @@ def main() -> None:
     for name in jobs:
         runs = ", ".join(f"{s:.2f}" for s in wall[name]) + " / " + ", ".join(f"{s:.2f}" for s in cpu[name])
         print(f"{name:10} {median[name]:7.2f} {args.rows / median[name]:9.0f} {median_cpu[name]:7.2f}  {runs}")
+    # Ratios of each round's pair (jobs of a round run seconds apart) and their median: this
+    # machine's speed drifts over minutes, so ratios of medians mix runs of different moments.
     for ours in ("ours", "ours-udf"):
         peers = [("hand", ">= 0.9"), ("hand-np", "reference")] + ([("mlflow", "> 1")] if "mlflow" in median else [])
         for peer, aim in peers:
-            print(f"{ours}/{peer}: throughput {median[peer] / median[ours]:.2f}, "
-                  f"CPU per row {median_cpu[peer] / median_cpu[ours]:.2f} (aim {aim})")
+            pace = [p / o for p, o in zip(wall[peer], wall[ours])]
+            per_row = [p / o for p, o in zip(cpu[peer], cpu[ours])]
+            print(f"{ours}/{peer}: throughput median {statistics.median(pace):.2f} "
+                  f"({', '.join(f'{x:.2f}' for x in pace)}), CPU per row median {statistics.median(per_row):.2f} "
+                  f"({', '.join(f'{x:.2f}' for x in per_row)}) (aim {aim})")
 
 
 if __name__ == "__main__":

@@ -43,13 +43,13 @@ class OutputAdapter(abc.ABC):
         what a client of the API server reads.  An override may return a
         1-D or 2-D numpy array of numbers (bool, int64 or float64, every
         float finite) in place of the list of numbers, or of lists, that the
-        JSON would hold.  Raises for an answer that is
-        not JSON with :class:`NotJsonAnswer`.
+        JSON would hold.  An answer that is not JSON raises
+        :class:`NotJsonAnswer`.
         """
         result = self.to_result(share, task)
         if "json" not in result.content_type:
             raise NotJsonAnswer(f"{self.output_type} answers {result.content_type}; "
-                                   "a batch job writes JSON results as columns")
+                                "a batch job writes JSON results as columns")
         return json.loads(result.body)
 
     def response_schema(self) -> Dict[str, Dict[str, Any]]:

@@ -17,7 +17,7 @@ of numbers, that its JSON holds: 1-D is the ``result`` column, 2-D columns
 """
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 from bentoml.exceptions import BentoMLException
 
